@@ -1,0 +1,156 @@
+# ec2backup -- GNU make.
+#
+# Every src/*.c except main.c goes into one static library that the binary,
+# the unit tests (tests/unit/test_*.c, one per module), the test tools
+# (tests/tools/*.c) and the fuzz targets link against.  A second copy of the
+# library and the unit tests is built under build/san with AddressSanitizer
+# and UndefinedBehaviorSanitizer.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/ec2backup
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+# Debian's interpreter: the emulator's conformance tests import Debian's
+# python3-botocore, which a python3 earlier on PATH may not see.
+PYTHON ?= /usr/bin/python3
+
+VERSION = 0.1.0
+
+PKGS = libcurl openssl libxml-2.0 libconfig json-c
+# Deferred (=) so that pkg-config runs after `make deps` has installed it.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wformat=2 -Wvla
+# Warnings are errors in CI (CI=true) or on request (WERROR=1).
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN += -Werror
+endif
+
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DEC2BACKUP_VERSION='"$(VERSION)"' \
+	     $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+
+LIB_SRC := $(filter-out src/main.c,$(sort $(wildcard src/*.c)))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ := $(LIB_SRC:src/%.c=build/obj/%.o)
+SAN_OBJ := $(LIB_SRC:src/%.c=build/san/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=build/tools/%)
+
+MAN := docs/ec2backup.8 docs/ec2backup.cfg.5
+
+.PHONY: all check check-run unit unit-san deps install uninstall clean demo \
+	bench fuzz tools
+.DELETE_ON_ERROR:
+
+all: ec2backup
+
+ec2backup: build/obj/main.o build/libec2backup.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
+build/libec2backup.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build/san/libec2backup.a: $(SAN_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+build/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+build/tests/%: tests/unit/%.c build/libec2backup.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libec2backup.a $(LDFLAGS) \
+		$(PKG_LIBS) $$($(PKG_CONFIG) --libs cmocka) -lm
+
+build/san/tests/%: tests/unit/%.c build/san/libec2backup.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/san/libec2backup.a \
+		$(LDFLAGS) $(PKG_LIBS) $$($(PKG_CONFIG) --libs cmocka) -lm
+
+build/tools/%: tests/tools/%.c build/libec2backup.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libec2backup.a $(LDFLAGS) \
+		$(PKG_LIBS) -lm
+
+unit: $(UNIT_BIN)
+unit-san: $(SAN_UNIT_BIN)
+tools: $(TOOL_BIN)
+
+# `make check` first makes sure the Debian packages are there, then builds
+# everything in a second make (so pkg-config answers after the install) and
+# runs every suite; tests/run-tests prints one closing count.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: ec2backup unit unit-san tools
+	@PYTHON=$(PYTHON) tests/run-tests
+
+# Debian packages that building and testing need.
+DEBS = libcurl4-openssl-dev libssl-dev libxml2-dev libconfig-dev \
+       libjson-c-dev libcmocka-dev pkg-config python3 python3-botocore \
+       python3-boto3 faketime libfaketime tzdata valgrind man-db
+
+deps:
+	@command -v dpkg-query >/dev/null || { \
+	    echo "make deps: not a Debian system; install: $(DEBS)" >&2; \
+	    exit 0; }; \
+	missing=; \
+	for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	        grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "make deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "make deps: missing Debian packages; run:" >&2; \
+	    echo "    sudo apt-get install$$missing" >&2; \
+	    exit 1; \
+	fi
+
+demo: deps
+	@$(MAKE) --no-print-directory ec2backup
+	@PYTHON=$(PYTHON) tests/demo
+
+install: ec2backup
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 ec2backup $(DESTDIR)$(BINDIR)/ec2backup
+	install -m 0644 docs/ec2backup.8 $(DESTDIR)$(MANDIR)/man8/ec2backup.8
+	install -m 0644 docs/ec2backup.cfg.5 \
+		$(DESTDIR)$(MANDIR)/man5/ec2backup.cfg.5
+	install -m 0644 policies/*.cfg $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ec2backup \
+		$(DESTDIR)$(MANDIR)/man8/ec2backup.8 \
+		$(DESTDIR)$(MANDIR)/man5/ec2backup.cfg.5
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf build ec2backup
+
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/obj/main.d

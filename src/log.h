@@ -1,0 +1,42 @@
+/*
+ * Messages for people: "ec2backup: context: reason", one line each.
+ *
+ * Levels filter what reaches standard error (or syslog, for cron); the
+ * program name is set once at start-up.  Callers never put secrets in a
+ * message: the log does not know what is secret.
+ */
+#ifndef EC2BACKUP_LOG_H
+#define EC2BACKUP_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_ERROR
+};
+
+/* Sets the threshold; messages below it are dropped.  Default: info. */
+void log_set_level(enum log_level level);
+
+enum log_level log_get_level(void);
+
+/* Parses "debug", "info", "warning" (or "warn"), "error"; -1 if unknown. */
+int log_level_parse(const char *s);
+
+/* Sends messages to syslog (facility daemon, ident "ec2backup") too. */
+void log_use_syslog(bool on);
+
+#if defined(__GNUC__)
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LOG_PRINTF(a, b)
+#endif
+
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warning(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+#endif

@@ -1,0 +1,1095 @@
+/*
+ * Loading and validating policy files.
+ *
+ * The settings a policy file may hold are described once, in the tables
+ * below (name, type, bounds, help); the loader, the "did you mean" hints and
+ * a test that compares them with docs/ec2backup.cfg.5 all read the same
+ * tables, so they cannot drift apart.  Every problem is reported with the
+ * line of the offending setting, and loading keeps going after an error so
+ * that one `ec2backup check` run lists everything that is wrong.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "policy.h"
+#include "tz.h"
+
+#define POLICY_FILE_MAX (1024 * 1024)
+#define POLICY_DESCRIPTION_MAX 255
+#define POLICY_SNAPSHOT_TAGS_MAX 47 /* EC2 allows 50; we write 3 */
+#define POLICY_MAX_DELETES_MAX 1000000
+
+enum setting_type { SET_STRING, SET_INT, SET_BOOL, SET_GROUP, SET_LIST };
+
+struct setting {
+	const char *name;
+	enum setting_type type;
+	long min, max;          /* for SET_INT */
+};
+
+static const struct setting root_settings[] = {
+	{ "name", SET_STRING, 0, 0 },
+	{ "region", SET_STRING, 0, 0 },
+	{ "keep", SET_INT, POLICY_KEEP_MIN, POLICY_KEEP_MAX },
+	{ "retain", SET_GROUP, 0, 0 },
+	{ "timezone", SET_STRING, 0, 0 },
+	{ "volumes", SET_LIST, 0, 0 },
+	{ "select", SET_GROUP, 0, 0 },
+	{ "snapshot_tags", SET_LIST, 0, 0 },
+	{ "adopt", SET_BOOL, 0, 0 },
+	{ "max_deletes", SET_INT, 0, POLICY_MAX_DELETES_MAX },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting retain_settings[] = {
+	{ "daily", SET_INT, 0, POLICY_RETAIN_MAX },
+	{ "weekly", SET_INT, 0, POLICY_RETAIN_MAX },
+	{ "monthly", SET_INT, 0, POLICY_RETAIN_MAX },
+	{ "yearly", SET_INT, 0, POLICY_RETAIN_MAX },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting volume_settings[] = {
+	{ "id", SET_STRING, 0, 0 },
+	{ "description", SET_STRING, 0, 0 },
+	{ "keep", SET_INT, POLICY_KEEP_MIN, POLICY_KEEP_MAX },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting select_settings[] = {
+	{ "tags", SET_LIST, 0, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting tag_settings[] = {
+	{ "key", SET_STRING, 0, 0 },
+	{ "value", SET_STRING, 0, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+/* Where diagnostics go and how many there were, for one file. */
+struct loader {
+	FILE *diag;
+	const char *path;
+	size_t errors;
+	size_t warnings;
+};
+
+#if defined(__GNUC__)
+#define FMT(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FMT(a, b)
+#endif
+
+static void
+vdiag(struct loader *ld, int line, const char *kind, const char *fmt,
+    va_list ap)
+{
+	if (line > 0)
+		fprintf(ld->diag, "%s:%d: %s: ", ld->path, line, kind);
+	else
+		fprintf(ld->diag, "%s: %s: ", ld->path, kind);
+	vfprintf(ld->diag, fmt, ap);
+	fputc('\n', ld->diag);
+}
+
+static void FMT(3, 4)
+error_at(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(ld, line, "error", fmt, ap);
+	va_end(ap);
+	ld->errors++;
+}
+
+static void FMT(3, 4)
+warning_at(struct loader *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(ld, line, "warning", fmt, ap);
+	va_end(ap);
+	ld->warnings++;
+}
+
+static int
+line_of(const config_setting_t *s)
+{
+	int line = (int)config_setting_source_line(s);
+
+	return line > 0 ? line : 1;
+}
+
+/* Levenshtein distance, capped: names are short. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag_prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diag_prev + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag_prev = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known name nearest to name, if it is near enough to be a typo. */
+static const char *
+suggest(const struct setting *table, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = SIZE_MAX;
+
+	for (const struct setting *s = table; s->name != NULL; s++) {
+		size_t d = edit_distance(name, s->name);
+		if (d < best_d) {
+			best_d = d;
+			best = s->name;
+		}
+	}
+	/* Two edits catch transpositions and a missing letter without
+	 * suggesting "keep" for every four-letter word. */
+	return best_d <= 2 && best_d < strlen(name) ? best : NULL;
+}
+
+static const char *
+type_word(enum setting_type t)
+{
+	switch (t) {
+	case SET_STRING: return "a string";
+	case SET_INT: return "an integer";
+	case SET_BOOL: return "true or false";
+	case SET_GROUP: return "a group { ... }";
+	case SET_LIST: return "a list ( ... )";
+	}
+	return "?";
+}
+
+static const char *
+config_type_word(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a number with a fraction";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+	case CONFIG_TYPE_LIST: return "a list ( ... )";
+	case CONFIG_TYPE_GROUP: return "a group { ... }";
+	}
+	return "unknown";
+}
+
+static bool
+has_type(const config_setting_t *s, enum setting_type t)
+{
+	int ct = config_setting_type(s);
+
+	switch (t) {
+	case SET_STRING: return ct == CONFIG_TYPE_STRING;
+	case SET_INT: return ct == CONFIG_TYPE_INT || ct == CONFIG_TYPE_INT64;
+	case SET_BOOL: return ct == CONFIG_TYPE_BOOL;
+	case SET_GROUP: return ct == CONFIG_TYPE_GROUP;
+	/* An empty list and an empty array look alike to a person. */
+	case SET_LIST: return ct == CONFIG_TYPE_LIST ||
+		    (ct == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0);
+	}
+	return false;
+}
+
+/*
+ * Checks that every member of group is a known setting of the right type
+ * and, for integers, within bounds.  Returns true when all are fine.
+ * context names the group in messages ("retain", "volume", ...).
+ */
+static bool
+check_members(struct loader *ld, const config_setting_t *group,
+    const struct setting *table, const char *context)
+{
+	bool ok = true;
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *m = config_setting_get_elem(group, i);
+		const char *name = config_setting_name(m);
+		const struct setting *s;
+
+		for (s = table; s->name != NULL; s++)
+			if (strcmp(s->name, name) == 0)
+				break;
+		if (s->name == NULL) {
+			const char *hint = suggest(table, name);
+			if (hint != NULL)
+				error_at(ld, line_of(m),
+				    "unknown setting '%s'%s%s (did you mean "
+				    "'%s'?)", name, context ? " in " : "",
+				    context ? context : "", hint);
+			else
+				error_at(ld, line_of(m),
+				    "unknown setting '%s'%s%s", name,
+				    context ? " in " : "",
+				    context ? context : "");
+			ok = false;
+			continue;
+		}
+		if (!has_type(m, s->type)) {
+			error_at(ld, line_of(m), "'%s' must be %s, not %s",
+			    name, type_word(s->type), config_type_word(m));
+			ok = false;
+			continue;
+		}
+		if (s->type == SET_INT) {
+			long long v = config_setting_get_int64(m);
+			if (v < s->min || v > s->max) {
+				error_at(ld, line_of(m),
+				    "'%s' is %lld; it must be %ld to %ld",
+				    name, v, s->min, s->max);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
+/* Members are checked already; these read them or give the default. */
+static const char *
+get_string(const config_setting_t *group, const char *name)
+{
+	config_setting_t *m = config_setting_get_member(group, name);
+
+	return m != NULL && config_setting_type(m) == CONFIG_TYPE_STRING ?
+	    config_setting_get_string(m) : NULL;
+}
+
+static long
+get_int(const config_setting_t *group, const char *name, long dflt)
+{
+	config_setting_t *m = config_setting_get_member(group, name);
+
+	if (m == NULL || (config_setting_type(m) != CONFIG_TYPE_INT &&
+	    config_setting_type(m) != CONFIG_TYPE_INT64))
+		return dflt;
+	return (long)config_setting_get_int64(m);
+}
+
+/* Counts UTF-8 code points; -1 when s is not valid UTF-8. */
+static long
+utf8_length(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long n = 0;
+
+	while (*p != '\0') {
+		int extra;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			extra = 0;
+			cp = *p;
+		} else if ((*p & 0xE0) == 0xC0) {
+			extra = 1;
+			cp = *p & 0x1F;
+		} else if ((*p & 0xF0) == 0xE0) {
+			extra = 2;
+			cp = *p & 0x0F;
+		} else if ((*p & 0xF8) == 0xF0) {
+			extra = 3;
+			cp = *p & 0x07;
+		} else {
+			return -1;
+		}
+		p++;
+		for (int i = 0; i < extra; i++, p++) {
+			if ((*p & 0xC0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (*p & 0x3F);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF. */
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static bool
+has_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			return true;
+	return false;
+}
+
+bool
+policy_valid_volume_id(const char *s)
+{
+	size_t n;
+
+	if (strncmp(s, "vol-", 4) != 0)
+		return false;
+	n = strlen(s + 4);
+	if (n != 8 && n != 17)
+		return false;
+	for (const char *p = s + 4; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+bool
+policy_valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > POLICY_NAME_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+		    *p == '-'))
+			return false;
+	return true;
+}
+
+/* AWS region names: "us-east-1", "us-gov-west-1", "cn-north-1". */
+static bool
+valid_region(const char *s)
+{
+	const char *p = s;
+	int parts = 0;
+
+	if (strlen(s) > 32)
+		return false;
+	for (;;) {
+		const char *start = p;
+		while (*p >= 'a' && *p <= 'z')
+			p++;
+		if (p == start)
+			break;
+		parts++;
+		if (*p != '-')
+			return false;
+		p++;
+	}
+	if (parts < 2 || *p < '1' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '\0';
+}
+
+/*
+ * Reads a { key; value; } list into tags.  Returns false when an entry had
+ * a problem (reported) or memory ran out (not reported: the caller tells
+ * the two apart by the error count).
+ */
+static bool
+read_tags(struct loader *ld, const config_setting_t *list, const char *what,
+    bool for_snapshots, struct policy_tag **out, size_t *nout)
+{
+	int n = config_setting_length(list);
+	bool ok = true;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return true;
+	*out = calloc((size_t)n, sizeof(**out));
+	if (*out == NULL)
+		return false;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		int line = line_of(g);
+		const char *key, *value;
+		long klen, vlen;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			error_at(ld, line, "each entry of %s must be a group "
+			    "{ key = \"...\"; value = \"...\"; }", what);
+			ok = false;
+			continue;
+		}
+		if (!check_members(ld, g, tag_settings, what)) {
+			ok = false;
+			continue;
+		}
+		key = get_string(g, "key");
+		value = get_string(g, "value");
+		if (key == NULL) {
+			error_at(ld, line, "tag in %s has no 'key'", what);
+			ok = false;
+			continue;
+		}
+		if (value == NULL) {
+			error_at(ld, line, "tag '%s' in %s has no 'value' "
+			    "(use value = \"\"; for an empty one)", key, what);
+			ok = false;
+			continue;
+		}
+		klen = utf8_length(key);
+		vlen = utf8_length(value);
+		if (klen < 0 || vlen < 0) {
+			error_at(ld, line, "tag '%s' in %s is not valid UTF-8",
+			    klen < 0 ? "?" : key, what);
+			ok = false;
+			continue;
+		}
+		if (klen < 1 || klen > POLICY_TAG_KEY_MAX) {
+			error_at(ld, line, "tag key in %s must be 1 to %d "
+			    "characters, not %ld", what, POLICY_TAG_KEY_MAX,
+			    klen);
+			ok = false;
+			continue;
+		}
+		if (vlen > POLICY_TAG_VALUE_MAX) {
+			error_at(ld, line, "value of tag '%s' in %s must be at "
+			    "most %d characters, not %ld", key, what,
+			    POLICY_TAG_VALUE_MAX, vlen);
+			ok = false;
+			continue;
+		}
+		if (has_control(key) || has_control(value)) {
+			error_at(ld, line, "tag '%s' in %s contains control "
+			    "characters", key, what);
+			ok = false;
+			continue;
+		}
+		if (strncmp(key, "aws:", 4) == 0) {
+			error_at(ld, line, "tag key '%s' in %s: keys starting "
+			    "with 'aws:' are reserved by AWS", key, what);
+			ok = false;
+			continue;
+		}
+		if (for_snapshots && strncmp(key, "ec2backup:", 10) == 0) {
+			error_at(ld, line, "tag key '%s' in %s: keys starting "
+			    "with 'ec2backup:' are written by ec2backup itself",
+			    key, what);
+			ok = false;
+			continue;
+		}
+		for (size_t j = 0; j < *nout; j++) {
+			if (strcmp((*out)[j].key, key) == 0) {
+				error_at(ld, line, "tag '%s' appears twice in "
+				    "%s (first at line %d)", key, what,
+				    (*out)[j].line);
+				ok = false;
+				key = NULL;
+				break;
+			}
+		}
+		if (key == NULL)
+			continue;
+		(*out)[*nout].key = strdup(key);
+		(*out)[*nout].value = strdup(value);
+		(*out)[*nout].line = line;
+		if ((*out)[*nout].key == NULL || (*out)[*nout].value == NULL)
+			return false;
+		(*nout)++;
+	}
+	return ok;
+}
+
+static bool
+read_volumes(struct loader *ld, const config_setting_t *list,
+    struct policy *p)
+{
+	int n = config_setting_length(list);
+	bool ok = true;
+
+	if (n == 0)
+		return true;
+	p->volumes = calloc((size_t)n, sizeof(*p->volumes));
+	if (p->volumes == NULL)
+		return false;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		int line = line_of(g);
+		struct policy_volume *v;
+		const char *id, *desc;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			error_at(ld, line, "each entry of 'volumes' must be a "
+			    "group { id = \"vol-...\"; }");
+			ok = false;
+			continue;
+		}
+		if (!check_members(ld, g, volume_settings, "volume")) {
+			ok = false;
+			continue;
+		}
+		id = get_string(g, "id");
+		if (id == NULL) {
+			error_at(ld, line, "volume has no 'id'");
+			ok = false;
+			continue;
+		}
+		if (!policy_valid_volume_id(id)) {
+			error_at(ld, line, "'%s' is not a volume id (expected "
+			    "vol- and 8 or 17 lowercase hex digits)", id);
+			ok = false;
+			continue;
+		}
+		for (size_t j = 0; j < p->nvolumes; j++) {
+			if (strcmp(p->volumes[j].id, id) == 0) {
+				error_at(ld, line, "volume %s is listed twice "
+				    "(first at line %d)", id,
+				    p->volumes[j].line);
+				ok = false;
+				id = NULL;
+				break;
+			}
+		}
+		if (id == NULL)
+			continue;
+		desc = get_string(g, "description");
+		if (desc != NULL && (utf8_length(desc) < 0 ||
+		    has_control(desc) || strlen(desc) > POLICY_DESCRIPTION_MAX)) {
+			error_at(ld, line, "description of volume %s must be "
+			    "printable UTF-8 of at most %d bytes", id,
+			    POLICY_DESCRIPTION_MAX);
+			ok = false;
+			continue;
+		}
+		v = &p->volumes[p->nvolumes++];
+		memcpy(v->id, id, strlen(id) + 1);
+		v->line = line;
+		v->keep = (int)get_int(g, "keep", p->keep);
+		if (desc != NULL && (v->description = strdup(desc)) == NULL)
+			return false;
+	}
+	return ok;
+}
+
+static void
+policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->file);
+	free(p->region);
+	free(p->timezone);
+	for (size_t i = 0; i < p->nvolumes; i++)
+		free(p->volumes[i].description);
+	free(p->volumes);
+	for (size_t i = 0; i < p->nselect_tags; i++) {
+		free(p->select_tags[i].key);
+		free(p->select_tags[i].value);
+	}
+	free(p->select_tags);
+	for (size_t i = 0; i < p->nsnapshot_tags; i++) {
+		free(p->snapshot_tags[i].key);
+		free(p->snapshot_tags[i].value);
+	}
+	free(p->snapshot_tags);
+	free(p);
+}
+
+/* The file name without directories and without a ".cfg" ending. */
+static char *
+name_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+	char *name;
+
+	base = base != NULL ? base + 1 : path;
+	n = strlen(base);
+	if (n > 4 && strcmp(base + n - 4, ".cfg") == 0)
+		n -= 4;
+	if ((name = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(name, base, n);
+	name[n] = '\0';
+	return name;
+}
+
+/*
+ * Reports credentials in a policy file.  Policy files are often readable
+ * by everyone and checked into repositories; a key in one is a leak.
+ */
+static void
+scan_secrets(struct loader *ld, const char *text, mode_t mode)
+{
+	static const char *const words[] = { "aws_secret_access_key",
+	    "aws_access_key_id", "aws_session_token", "secret", "password",
+	    "token" };
+	int line = 1;
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		const char *what = NULL;
+
+		for (size_t i = 0; i < len && what == NULL; i++) {
+			/* Access key ids: AKIA/ASIA and 16 more. */
+			if (len - i >= 20 && (strncmp(p + i, "AKIA", 4) == 0 ||
+			    strncmp(p + i, "ASIA", 4) == 0)) {
+				size_t j = 4;
+				while (j < 20 && ((p[i + j] >= 'A' &&
+				    p[i + j] <= 'Z') || (p[i + j] >= '0' &&
+				    p[i + j] <= '9')))
+					j++;
+				if (j == 20)
+					what = "an AWS access key id";
+			}
+			for (size_t w = 0; w < sizeof(words) / sizeof(*words)
+			    && what == NULL; w++) {
+				size_t wl = strlen(words[w]);
+				if (len - i >= wl &&
+				    strncasecmp(p + i, words[w], wl) == 0)
+					what = "a credential";
+			}
+		}
+		if (what != NULL) {
+			if (mode & (S_IRGRP | S_IROTH))
+				warning_at(ld, line, "this looks like %s, and "
+				    "the file is readable by %s; policy files "
+				    "should not contain credentials at all (use "
+				    "~/.aws/credentials or an instance role)",
+				    what, mode & S_IROTH ? "everyone" :
+				    "its group");
+			else
+				warning_at(ld, line, "this looks like %s; "
+				    "policy files should not contain "
+				    "credentials at all (use ~/.aws/credentials "
+				    "or an instance role)", what);
+			return; /* one warning per file is enough */
+		}
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+		line++;
+	}
+}
+
+/* Reads a whole regular file of bounded size; the caller frees it. */
+static char *
+read_file(struct loader *ld, mode_t *mode)
+{
+	FILE *f;
+	struct stat st;
+	char *buf = NULL;
+	size_t n;
+
+	if ((f = fopen(ld->path, "r")) == NULL) {
+		error_at(ld, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) != 0) {
+		error_at(ld, 0, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error_at(ld, 0, "not a regular file");
+		goto fail;
+	}
+	if (st.st_size > POLICY_FILE_MAX) {
+		error_at(ld, 0, "file is larger than %d bytes; is this a "
+		    "policy file?", POLICY_FILE_MAX);
+		goto fail;
+	}
+	*mode = st.st_mode;
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	n = fread(buf, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		error_at(ld, 0, "cannot read: %s", strerror(errno));
+		free(buf);
+		buf = NULL;
+		goto fail;
+	}
+	buf[n] = '\0';
+	if (strlen(buf) != n) {
+		error_at(ld, 0, "file contains NUL bytes; is this a policy "
+		    "file?");
+		free(buf);
+		buf = NULL;
+	}
+fail:
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Loads one file.  Returns the policy, or NULL when it had errors (all
+ * reported) or memory ran out.
+ */
+static struct policy *
+load_file(struct loader *ld)
+{
+	config_t cfg;
+	config_setting_t *root, *s;
+	struct policy *p = NULL;
+	char *text;
+	const char *str;
+	mode_t mode = 0;
+	size_t errors_before = ld->errors;
+	char tzerr[128];
+
+	if ((text = read_file(ld, &mode)) == NULL)
+		return NULL;
+	scan_secrets(ld, text, mode);
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		const char *msg = config_error_text(&cfg);
+		/* libconfig's words: "syntax error", "duplicate setting
+		 * name", ... */
+		error_at(ld, config_error_line(&cfg), "%s",
+		    msg != NULL ? msg : "syntax error");
+		goto done;
+	}
+	root = config_root_setting(&cfg);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto done;
+	p->max_deletes = -1;
+	check_members(ld, root, root_settings, NULL);
+
+	str = get_string(root, "name");
+	if (str != NULL) {
+		if (!policy_valid_name(str))
+			error_at(ld, line_of(config_lookup(&cfg, "name")),
+			    "policy name '%s' is not valid (1 to %d of "
+			    "A-Z a-z 0-9 _ . -)", str, POLICY_NAME_MAX);
+		p->name = strdup(str);
+	} else {
+		p->name = name_from_path(ld->path);
+		if (p->name != NULL && !policy_valid_name(p->name))
+			error_at(ld, 1, "the file name gives the policy name "
+			    "'%s', which is not valid (1 to %d of A-Z a-z 0-9 "
+			    "_ . -); set 'name' or rename the file", p->name,
+			    POLICY_NAME_MAX);
+	}
+
+	if ((str = get_string(root, "region")) != NULL) {
+		if (!valid_region(str))
+			error_at(ld, line_of(config_lookup(&cfg, "region")),
+			    "'%s' is not an AWS region name (such as "
+			    "us-east-1)", str);
+		p->region = strdup(str);
+	}
+
+	if (config_setting_get_member(root, "keep") == NULL)
+		error_at(ld, 1, "missing required setting 'keep' (how many "
+		    "snapshots to keep per volume, %d to %d)", POLICY_KEEP_MIN,
+		    POLICY_KEEP_MAX);
+	p->keep = (int)get_int(root, "keep", POLICY_KEEP_MIN);
+
+	if ((s = config_setting_get_member(root, "retain")) != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_GROUP &&
+	    check_members(ld, s, retain_settings, "retain")) {
+		p->retain.daily = (int)get_int(s, "daily", 0);
+		p->retain.weekly = (int)get_int(s, "weekly", 0);
+		p->retain.monthly = (int)get_int(s, "monthly", 0);
+		p->retain.yearly = (int)get_int(s, "yearly", 0);
+	}
+
+	str = get_string(root, "timezone");
+	p->timezone = strdup(str != NULL ? str : "UTC");
+	if (str != NULL) {
+		struct tz *zone = NULL;
+		if (tz_load(str, &zone, tzerr, sizeof(tzerr)) != 0)
+			error_at(ld, line_of(config_lookup(&cfg, "timezone")),
+			    "time zone '%s': %s (use an IANA name "
+			    "such as Europe/Helsinki)", str, tzerr);
+		tz_free(zone);
+	}
+
+	if ((s = config_setting_get_member(root, "adopt")) != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_BOOL)
+		p->adopt = config_setting_get_bool(s);
+	p->max_deletes = get_int(root, "max_deletes", -1);
+
+	if ((s = config_setting_get_member(root, "volumes")) != NULL &&
+	    has_type(s, SET_LIST) && !read_volumes(ld, s, p) &&
+	    ld->errors == errors_before)
+		goto oom;
+
+	if ((s = config_setting_get_member(root, "select")) != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_GROUP &&
+	    check_members(ld, s, select_settings, "select")) {
+		config_setting_t *tags = config_setting_get_member(s, "tags");
+		if (tags == NULL || config_setting_length(tags) == 0)
+			error_at(ld, line_of(s), "'select' needs at least one "
+			    "tag: select = { tags = ( { key = \"Backup\"; "
+			    "value = \"daily\"; } ); };");
+		else if (!read_tags(ld, tags, "select", false, &p->select_tags,
+		    &p->nselect_tags) && ld->errors == errors_before)
+			goto oom;
+	}
+
+	if ((s = config_setting_get_member(root, "snapshot_tags")) != NULL &&
+	    has_type(s, SET_LIST)) {
+		if (config_setting_length(s) > POLICY_SNAPSHOT_TAGS_MAX)
+			error_at(ld, line_of(s), "at most %d snapshot_tags (EC2 "
+			    "allows 50 tags and ec2backup writes 3)",
+			    POLICY_SNAPSHOT_TAGS_MAX);
+		else if (!read_tags(ld, s, "snapshot_tags", true,
+		    &p->snapshot_tags, &p->nsnapshot_tags) &&
+		    ld->errors == errors_before)
+			goto oom;
+	}
+
+	if (config_setting_get_member(root, "volumes") == NULL &&
+	    config_setting_get_member(root, "select") == NULL)
+		error_at(ld, 1, "policy has neither 'volumes' nor 'select'; "
+		    "list volumes by id or select them by tag");
+	else if (p->nvolumes == 0 && p->nselect_tags == 0 &&
+	    ld->errors == errors_before)
+		error_at(ld, 1, "policy selects no volumes: 'volumes' is empty "
+		    "and there is no 'select'");
+
+	if (p->name == NULL || p->timezone == NULL ||
+	    (p->file = strdup(ld->path)) == NULL ||
+	    (p->region == NULL && get_string(root, "region") != NULL))
+		goto oom;
+	goto done;
+oom:
+	error_at(ld, 0, "out of memory");
+done:
+	config_destroy(&cfg);
+	free(text);
+	if (p != NULL && ld->errors != errors_before) {
+		policy_free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+ends_with_cfg(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && strcmp(name + n - 4, ".cfg") == 0 && name[0] != '.';
+}
+
+/* Appends path's policy files (one, or a directory's *.cfg) to files. */
+static int
+expand_path(struct loader *ld, const char *path, char ***files,
+    size_t *nfiles)
+{
+	struct stat st;
+	DIR *dir;
+	struct dirent *e;
+	char **names = NULL;
+	size_t nnames = 0, base = *nfiles;
+	int rc = -1;
+
+	if (stat(path, &st) != 0) {
+		error_at(ld, 0, "cannot read: %s", strerror(errno));
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		char **grown = realloc(*files, (*nfiles + 1) * sizeof(**files));
+		if (grown == NULL)
+			return -1;
+		*files = grown;
+		if (((*files)[(*nfiles)] = strdup(path)) == NULL)
+			return -1;
+		(*nfiles)++;
+		return 0;
+	}
+	if ((dir = opendir(path)) == NULL) {
+		error_at(ld, 0, "cannot read directory: %s", strerror(errno));
+		return 0;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		char **grown;
+		size_t len;
+
+		if (!ends_with_cfg(e->d_name))
+			continue;
+		grown = realloc(names, (nnames + 1) * sizeof(*names));
+		if (grown == NULL)
+			goto fail;
+		names = grown;
+		len = strlen(path) + strlen(e->d_name) + 2;
+		if ((names[nnames] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(names[nnames], len, "%s%s%s", path,
+		    path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
+		nnames++;
+	}
+	if (nnames == 0) {
+		error_at(ld, 0, "no policy files (*.cfg) in this directory");
+		rc = 0;
+		goto fail;
+	}
+	qsort(names, nnames, sizeof(*names), compare_names);
+	{
+		char **grown = realloc(*files,
+		    (base + nnames + 1) * sizeof(**files));
+		if (grown == NULL)
+			goto fail;
+		*files = grown;
+	}
+	for (size_t i = 0; i < nnames; i++)
+		(*files)[(*nfiles)++] = names[i];
+	nnames = 0;
+	rc = 0;
+fail:
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	closedir(dir);
+	return rc;
+}
+
+/* Duplicate names are errors; a volume in two policies is a warning. */
+static void
+cross_check(struct policy_set *set, FILE *diag_out)
+{
+	for (size_t i = 0; i < set->npolicies; i++) {
+		struct policy *p = set->policies[i];
+		struct loader ld = { diag_out, p->file, 0, 0 };
+
+		for (size_t j = 0; j < i; j++) {
+			struct policy *q = set->policies[j];
+			if (q == NULL)
+				continue;
+			if (strcmp(p->name, q->name) == 0) {
+				error_at(&ld, 1, "policy name '%s' is already "
+				    "used by %s; names must be unique",
+				    p->name, q->file);
+				continue;
+			}
+			for (size_t a = 0; a < p->nvolumes; a++)
+				for (size_t b = 0; b < q->nvolumes; b++)
+					if (strcmp(p->volumes[a].id,
+					    q->volumes[b].id) == 0)
+						warning_at(&ld,
+						    p->volumes[a].line,
+						    "volume %s is also managed "
+						    "by policy '%s' (%s:%d); "
+						    "both will snapshot it",
+						    p->volumes[a].id, q->name,
+						    q->file,
+						    q->volumes[b].line);
+		}
+		set->nerrors += ld.errors;
+		set->nwarnings += ld.warnings;
+	}
+}
+
+struct policy_set *
+policy_load_all(char *const *paths, size_t npaths, FILE *diag_out)
+{
+	static char *const default_paths[] = { POLICY_DEFAULT_DIR };
+	struct policy_set *set;
+	char **files = NULL;
+	size_t nfiles = 0;
+
+	if ((set = calloc(1, sizeof(*set))) == NULL)
+		return NULL;
+	if (npaths == 0) {
+		paths = default_paths;
+		npaths = 1;
+	}
+	for (size_t i = 0; i < npaths; i++) {
+		struct loader ld = { diag_out, paths[i], 0, 0 };
+		if (expand_path(&ld, paths[i], &files, &nfiles) != 0)
+			goto oom;
+		set->nerrors += ld.errors;
+	}
+	set->nfiles = nfiles;
+	if (nfiles > 0 &&
+	    (set->policies = calloc(nfiles, sizeof(*set->policies))) == NULL)
+		goto oom;
+	for (size_t i = 0; i < nfiles; i++) {
+		struct loader ld = { diag_out, files[i], 0, 0 };
+		struct policy *p = load_file(&ld);
+
+		set->nerrors += ld.errors;
+		set->nwarnings += ld.warnings;
+		if (p != NULL)
+			set->policies[set->npolicies++] = p;
+	}
+	cross_check(set, diag_out);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	return set;
+oom:
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	policy_set_free(set);
+	return NULL;
+}
+
+void
+policy_set_free(struct policy_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->npolicies; i++)
+		policy_free(set->policies[i]);
+	free(set->policies);
+	free(set);
+}
+
+size_t
+policy_set_nvolumes(const struct policy_set *set)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->npolicies; i++)
+		n += set->policies[i]->nvolumes;
+	return n;
+}
+
+const char *const *
+policy_setting_names(void)
+{
+	static const char *names[32];
+
+	if (names[0] == NULL) {
+		size_t n = 0;
+		const struct setting *tables[] = { root_settings,
+		    retain_settings, volume_settings, select_settings,
+		    tag_settings };
+		for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++)
+			for (const struct setting *s = tables[t];
+			    s->name != NULL && n + 1 < 32; s++)
+				names[n++] = s->name;
+	}
+	return names;
+}

@@ -1,0 +1,108 @@
+/*
+ * Policy files: libconfig text -> validated struct policy.
+ *
+ * A policy says which volumes to back up and how many snapshots of each to
+ * keep.  Loading validates everything it can offline and reports each
+ * problem as FILE:LINE: error: MESSAGE, then keeps going, so one `check`
+ * run lists every problem.  Nothing here knows about AWS types or the
+ * network; later stages read the struct and never change it.
+ */
+#ifndef EC2BACKUP_POLICY_H
+#define EC2BACKUP_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define POLICY_NAME_MAX 64
+#define POLICY_KEEP_MIN 1
+#define POLICY_KEEP_MAX 1000
+#define POLICY_RETAIN_MAX 1000
+#define POLICY_TAG_KEY_MAX 128
+#define POLICY_TAG_VALUE_MAX 256
+#define POLICY_VOLUME_ID_MAX 21 /* "vol-" + 17 hex digits */
+#define POLICY_DEFAULT_DIR "/etc/ec2backup/policies"
+
+/* The ownership tags written on every snapshot the tool creates. */
+#define POLICY_TAG_OWNER "ec2backup:policy"
+#define POLICY_TAG_DATE "ec2backup:date"
+#define POLICY_TAG_PROTECT "ec2backup:protect"
+
+struct policy_tag {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct policy_volume {
+	char id[POLICY_VOLUME_ID_MAX + 1];
+	char *description; /* NULL when not set */
+	int keep;          /* the volume's own keep, or the policy's */
+	int line;
+};
+
+/* Calendar retention on top of keep; 0 means the rule is off. */
+struct policy_retain {
+	int daily;
+	int weekly;
+	int monthly;
+	int yearly;
+};
+
+struct policy {
+	char *name;
+	char *file;        /* path as given on the command line */
+	char *region;      /* NULL when not set */
+	char *timezone;    /* IANA name, "UTC" by default */
+	int keep;
+	struct policy_retain retain;
+	bool adopt;
+	long max_deletes;  /* -1 when not set */
+
+	struct policy_volume *volumes;
+	size_t nvolumes;
+	struct policy_tag *select_tags; /* a volume matches when it has all */
+	size_t nselect_tags;
+	struct policy_tag *snapshot_tags;
+	size_t nsnapshot_tags;
+};
+
+/* Every policy of one run, in command-line order (directories sorted). */
+struct policy_set {
+	struct policy **policies;
+	size_t npolicies;
+	size_t nfiles;     /* policy files found, valid or not */
+	size_t nerrors;    /* problems reported while loading */
+	size_t nwarnings;
+};
+
+/*
+ * Loads every policy named by paths (files, or directories meaning every
+ * *.cfg in them, sorted); with npaths == 0, POLICY_DEFAULT_DIR.  Each
+ * problem is written to diag as one FILE:LINE line and counted in the set.
+ * Files with errors are left out of set->policies.  The caller frees the
+ * returned set with policy_set_free; it returns NULL only when out of
+ * memory.
+ */
+struct policy_set *policy_load_all(char *const *paths, size_t npaths,
+    FILE *diag);
+
+void policy_set_free(struct policy_set *set);
+
+/* Total number of volumes listed by id across the set. */
+size_t policy_set_nvolumes(const struct policy_set *set);
+
+/* True when s is a well-formed EBS volume id (vol- and 8 or 17 hex). */
+bool policy_valid_volume_id(const char *s);
+
+/* True when s is a valid policy name ([A-Za-z0-9_.-]{1,64}). */
+bool policy_valid_name(const char *s);
+
+/*
+ * Every setting name the loader knows (some appear twice, in different
+ * groups), NULL-terminated; static storage.  Tests compare it with the
+ * manual page.
+ */
+const char *const *policy_setting_names(void);
+
+#endif
