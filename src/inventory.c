@@ -1,0 +1,375 @@
+/*
+ * Parsing the few value forms the inventory stores: snapshot states, EC2
+ * timestamps and ec2backup:date tags.  Strict on purpose: a value we cannot
+ * read exactly is reported as unknown, never guessed, so the planner can
+ * fall back to the safe choice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inventory.h"
+#include "tz.h"
+
+static const char *const state_names[] = {
+	[INV_PENDING] = "pending",
+	[INV_COMPLETED] = "completed",
+	[INV_ERROR] = "error",
+	[INV_RECOVERABLE] = "recoverable",
+	[INV_RECOVERING] = "recovering",
+	[INV_UNKNOWN] = "unknown",
+};
+
+enum inv_state
+inv_state_parse(const char *s)
+{
+	for (int i = 0; i < INV_UNKNOWN; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return (enum inv_state)i;
+	return INV_UNKNOWN;
+}
+
+const char *
+inv_state_name(enum inv_state state)
+{
+	if ((unsigned)state > INV_UNKNOWN)
+		state = INV_UNKNOWN;
+	return state_names[state];
+}
+
+/* Reads exactly n decimal digits; -1 when any is not a digit. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int
+days_in_month(int year, int month)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : mdays[month - 1];
+}
+
+/* Parses YYYY-MM-DD at s; returns days since the epoch or INV_NO_DATE. */
+static int32_t
+parse_ymd(const char *s)
+{
+	int y = digits(s, 4), m, d;
+
+	if (y < 1970 || s[4] != '-' || s[7] != '-')
+		return INV_NO_DATE;
+	m = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+		return INV_NO_DATE;
+	return (int32_t)tz_days_from_civil(y, m, d);
+}
+
+int32_t
+inv_parse_date(const char *s)
+{
+	if (s == NULL || strlen(s) != 10)
+		return INV_NO_DATE;
+	return parse_ymd(s);
+}
+
+int
+inv_parse_time(const char *s, int64_t *out)
+{
+	int32_t days;
+	int hh, mm, ss;
+	size_t i;
+
+	if (s == NULL || strlen(s) < 20)
+		return -1;
+	days = parse_ymd(s);
+	if (days == INV_NO_DATE || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':')
+		return -1;
+	hh = digits(s + 11, 2);
+	mm = digits(s + 14, 2);
+	ss = digits(s + 17, 2);
+	if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		return -1;
+	i = 19;
+	if (s[i] == '.') {
+		/* Milliseconds as EC2 sends them; a fraction of a second
+		 * never changes the day, so it is read and dropped. */
+		size_t start = ++i;
+		while (s[i] >= '0' && s[i] <= '9' && i - start < 9)
+			i++;
+		if (i == start)
+			return -1;
+	}
+	if (s[i] != 'Z' || s[i + 1] != '\0')
+		return -1;
+	*out = (int64_t)days * 86400 + hh * 3600 + mm * 60 + ss;
+	return 0;
+}
+
+/*
+ * The container.  Snapshots sit in one growing array per volume; strings
+ * go into a bump arena (descriptions are unique, so interning them would
+ * only cost a lookup) or, when few and repeated (policy names, AMI ids),
+ * into an interning table.
+ */
+#define ARENA_CHUNK (64 * 1024)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+struct inventory {
+	bool keep_descriptions;
+	struct inv_volume **volumes;
+	size_t nvolumes, cap;
+	size_t *slots;            /* open addressing: index + 1, 0 = empty */
+	size_t nslots;
+	const char **interned;    /* open addressing */
+	size_t ninterned, ninterned_slots;
+	struct arena_chunk *arena;
+	size_t bytes;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static char *
+arena_copy(struct inventory *inv, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct arena_chunk *c = inv->arena;
+	char *p;
+
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->next = inv->arena;
+		c->used = 0;
+		c->size = size;
+		inv->arena = c;
+		inv->bytes += sizeof(*c) + size;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, n);
+	c->used += n;
+	return p;
+}
+
+struct inventory *
+inventory_new(bool keep_descriptions)
+{
+	struct inventory *inv = calloc(1, sizeof(*inv));
+
+	if (inv != NULL)
+		inv->keep_descriptions = keep_descriptions;
+	return inv;
+}
+
+void
+inventory_free(struct inventory *inv)
+{
+	if (inv == NULL)
+		return;
+	for (size_t i = 0; i < inv->nvolumes; i++) {
+		free(inv->volumes[i]->snapshots);
+		free(inv->volumes[i]);
+	}
+	free(inv->volumes);
+	free(inv->slots);
+	free(inv->interned);
+	while (inv->arena != NULL) {
+		struct arena_chunk *next = inv->arena->next;
+		free(inv->arena);
+		inv->arena = next;
+	}
+	free(inv);
+}
+
+static int
+rehash_volumes(struct inventory *inv)
+{
+	size_t n = inv->nslots ? inv->nslots * 2 : 64;
+	size_t *slots = calloc(n, sizeof(*slots));
+
+	if (slots == NULL)
+		return -1;
+	for (size_t i = 0; i < inv->nvolumes; i++) {
+		size_t j = hash_str(inv->volumes[i]->id) & (n - 1);
+		while (slots[j] != 0)
+			j = (j + 1) & (n - 1);
+		slots[j] = i + 1;
+	}
+	free(inv->slots);
+	inv->slots = slots;
+	inv->nslots = n;
+	return 0;
+}
+
+struct inv_volume *
+inventory_find(const struct inventory *inv, const char *id)
+{
+	size_t j;
+
+	if (inv->nslots == 0)
+		return NULL;
+	for (j = hash_str(id) & (inv->nslots - 1); inv->slots[j] != 0;
+	    j = (j + 1) & (inv->nslots - 1))
+		if (strcmp(inv->volumes[inv->slots[j] - 1]->id, id) == 0)
+			return inv->volumes[inv->slots[j] - 1];
+	return NULL;
+}
+
+struct inv_volume *
+inventory_volume(struct inventory *inv, const char *id)
+{
+	struct inv_volume *v = inventory_find(inv, id);
+	size_t j;
+
+	if (v != NULL)
+		return v;
+	if (strlen(id) > INV_ID_MAX)
+		return NULL;
+	if ((inv->nvolumes + 1) * 2 > inv->nslots && rehash_volumes(inv) != 0)
+		return NULL;
+	if (inv->nvolumes == inv->cap) {
+		size_t cap = inv->cap ? inv->cap * 2 : 16;
+		struct inv_volume **grown = realloc(inv->volumes,
+		    cap * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		inv->volumes = grown;
+		inv->cap = cap;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	memcpy(v->id, id, strlen(id) + 1);
+	inv->volumes[inv->nvolumes++] = v;
+	inv->bytes += sizeof(*v) + sizeof(v);
+	for (j = hash_str(id) & (inv->nslots - 1); inv->slots[j] != 0;
+	    j = (j + 1) & (inv->nslots - 1))
+		;
+	inv->slots[j] = inv->nvolumes;
+	return v;
+}
+
+size_t
+inventory_nvolumes(const struct inventory *inv)
+{
+	return inv->nvolumes;
+}
+
+struct inv_volume *
+inventory_volume_at(const struct inventory *inv, size_t i)
+{
+	return i < inv->nvolumes ? inv->volumes[i] : NULL;
+}
+
+const char *
+inventory_intern(struct inventory *inv, const char *s)
+{
+	size_t j, n;
+
+	if (inv->ninterned_slots > 0)
+		for (j = hash_str(s) & (inv->ninterned_slots - 1);
+		    inv->interned[j] != NULL;
+		    j = (j + 1) & (inv->ninterned_slots - 1))
+			if (strcmp(inv->interned[j], s) == 0)
+				return inv->interned[j];
+	if ((inv->ninterned + 1) * 2 > inv->ninterned_slots) {
+		const char **slots;
+		n = inv->ninterned_slots ? inv->ninterned_slots * 2 : 16;
+		if ((slots = calloc(n, sizeof(*slots))) == NULL)
+			return NULL;
+		for (size_t i = 0; i < inv->ninterned_slots; i++) {
+			if (inv->interned[i] == NULL)
+				continue;
+			for (j = hash_str(inv->interned[i]) & (n - 1);
+			    slots[j] != NULL; j = (j + 1) & (n - 1))
+				;
+			slots[j] = inv->interned[i];
+		}
+		free(inv->interned);
+		inv->interned = slots;
+		inv->ninterned_slots = n;
+	}
+	for (j = hash_str(s) & (inv->ninterned_slots - 1);
+	    inv->interned[j] != NULL; j = (j + 1) & (inv->ninterned_slots - 1))
+		;
+	if ((inv->interned[j] = arena_copy(inv, s)) == NULL)
+		return NULL;
+	inv->ninterned++;
+	return inv->interned[j];
+}
+
+struct inv_snapshot *
+inventory_add_snapshot(struct inventory *inv, struct inv_volume *vol,
+    const struct inv_snapshot *snap, const char *owner,
+    const char *description)
+{
+	struct inv_snapshot *s;
+
+	/* Capacity is the next power of two, so it is not stored. */
+	if ((vol->nsnapshots & (vol->nsnapshots - 1)) == 0) {
+		size_t cap = vol->nsnapshots ? vol->nsnapshots * 2 : 4;
+		struct inv_snapshot *grown = realloc(vol->snapshots,
+		    cap * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		inv->bytes += (cap - vol->nsnapshots) * sizeof(*grown);
+		vol->snapshots = grown;
+	}
+	s = &vol->snapshots[vol->nsnapshots];
+	*s = *snap;
+	s->owner = NULL;
+	s->description = NULL;
+	if (owner != NULL && *owner != '\0' &&
+	    (s->owner = inventory_intern(inv, owner)) == NULL)
+		return NULL;
+	if (snap->ami != NULL && (s->ami = inventory_intern(inv, snap->ami))
+	    == NULL)
+		return NULL;
+	if (inv->keep_descriptions && description != NULL &&
+	    *description != '\0' &&
+	    (s->description = arena_copy(inv, description)) == NULL)
+		return NULL;
+	vol->nsnapshots++;
+	return s;
+}
+
+void
+inventory_truncate(struct inv_volume *vol, size_t n)
+{
+	/* The array is larger than needed afterwards, never smaller, so the
+	 * power-of-two growth rule in inventory_add_snapshot still holds. */
+	if (n < vol->nsnapshots)
+		vol->nsnapshots = n;
+}
+
+size_t
+inventory_bytes(const struct inventory *inv)
+{
+	return inv->bytes + sizeof(*inv) + inv->nslots * sizeof(size_t) +
+	    inv->ninterned_slots * sizeof(char *) +
+	    inv->cap * sizeof(struct inv_volume *);
+}

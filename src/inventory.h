@@ -1,0 +1,121 @@
+/*
+ * The inventory: what EC2 said about the volumes of a run and their
+ * snapshots, in compact form.
+ *
+ * It is filled once by the describe calls and read-only afterwards.  A run
+ * may list a million snapshots, so a snapshot keeps only what planning and
+ * `list` need: fixed-size ids, times as integers, and the few tags the tool
+ * acts on; repeated strings (policy names) are interned in the inventory's
+ * string pool, so memory follows what is kept, not the bytes read.
+ */
+#ifndef EC2BACKUP_INVENTORY_H
+#define EC2BACKUP_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INV_ID_MAX 23              /* "snap-" + 17 hex is 22; room for NUL */
+#define INV_NO_DATE INT32_MIN      /* no valid ec2backup:date tag */
+
+enum inv_state {
+	INV_PENDING,
+	INV_COMPLETED,
+	INV_ERROR,
+	INV_RECOVERABLE,
+	INV_RECOVERING,
+	INV_UNKNOWN                /* a state this version does not know */
+};
+
+enum {
+	INV_PROTECTED = 1 << 0     /* carries the ec2backup:protect tag */
+};
+
+struct inv_snapshot {
+	char id[INV_ID_MAX + 1];
+	int64_t start;             /* UTC seconds since the epoch */
+	const char *owner;         /* ec2backup:policy value, or NULL */
+	const char *description;   /* or NULL; not needed to plan */
+	const char *ami;           /* an AMI that uses it, or NULL */
+	int32_t date;              /* ec2backup:date as days since 1970-01-01,
+				      or INV_NO_DATE */
+	uint8_t state;             /* enum inv_state */
+	uint8_t flags;             /* INV_PROTECTED */
+};
+
+struct inv_volume {
+	char id[INV_ID_MAX + 1];
+	bool exists;               /* EC2 still has the volume */
+	bool complete;             /* every page of its snapshots was read */
+	struct inv_snapshot *snapshots;
+	size_t nsnapshots;
+};
+
+/*
+ * The container: volumes in the order added, each with its snapshots.
+ * Strings the snapshots point at (owner names, descriptions, AMI ids)
+ * belong to the inventory and live until inventory_free.
+ */
+struct inventory;
+
+/* Returns an empty inventory, or NULL when out of memory.  With
+ * keep_descriptions false, snapshot descriptions are not stored (planning
+ * does not need them; listing does). */
+struct inventory *inventory_new(bool keep_descriptions);
+
+void inventory_free(struct inventory *inv);
+
+/* Adds a volume (exists and complete start false) or finds the one with
+ * that id; returns it, or NULL when out of memory or id is too long.  The
+ * pointer stays valid until inventory_free. */
+struct inv_volume *inventory_volume(struct inventory *inv, const char *id);
+
+/* The volume with that id, or NULL. */
+struct inv_volume *inventory_find(const struct inventory *inv,
+    const char *id);
+
+size_t inventory_nvolumes(const struct inventory *inv);
+
+/* The i-th volume added. */
+struct inv_volume *inventory_volume_at(const struct inventory *inv,
+    size_t i);
+
+/*
+ * Appends a copy of snap to vol, copying description into the inventory
+ * (and interning owner and ami, which may be NULL).  Returns the stored
+ * snapshot, or NULL when out of memory.
+ */
+struct inv_snapshot *inventory_add_snapshot(struct inventory *inv,
+    struct inv_volume *vol, const struct inv_snapshot *snap,
+    const char *owner, const char *description);
+
+/* Removes the snapshots of vol from index n on (a page read again). */
+void inventory_truncate(struct inv_volume *vol, size_t n);
+
+/* Returns a copy of s owned by the inventory, shared with equal strings
+ * interned before; NULL when out of memory. */
+const char *inventory_intern(struct inventory *inv, const char *s);
+
+/* Bytes the inventory holds, for benchmarks. */
+size_t inventory_bytes(const struct inventory *inv);
+
+/* Parses a state word as EC2 spells it; unknown words give INV_UNKNOWN. */
+enum inv_state inv_state_parse(const char *s);
+
+/* The word for a state, as EC2 spells it. */
+const char *inv_state_name(enum inv_state state);
+
+/*
+ * Parses "YYYY-MM-DD" (a real calendar date, exactly ten characters) to
+ * days since 1970-01-01; returns INV_NO_DATE when s is not such a date.
+ */
+int32_t inv_parse_date(const char *s);
+
+/*
+ * Parses an EC2 timestamp ("2019-02-28T21:28:32.000Z", fraction optional,
+ * UTC "Z" required) to seconds since the epoch; returns -1 and leaves *out
+ * unchanged when s is not one.
+ */
+int inv_parse_time(const char *s, int64_t *out);
+
+#endif
