@@ -135,6 +135,31 @@ demo: deps
 	@$(MAKE) --no-print-directory ec2backup
 	@PYTHON=$(PYTHON) tests/demo
 
+# Coverage-guided fuzzing of the response parser (clang's libFuzzer):
+# `make fuzz FUZZ_SECONDS=600` runs each target that long, growing a corpus
+# under build/fuzz from the seeds in tests/fuzz/corpus.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/%: tests/fuzz/%.c src/ec2xml.c src/inventory.c src/tz.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+		-D_DEFAULT_SOURCE -Isrc -o $@ $^ \
+		$$($(PKG_CONFIG) --cflags --libs libxml-2.0)
+
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_BIN); do \
+	    name=$${t##*/}; mkdir -p build/fuzz/corpus/$$name; \
+	    cp -n tests/fuzz/corpus/$$name/* build/fuzz/corpus/$$name/; \
+	    echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        build/fuzz/corpus/$$name 2>build/fuzz/$$name.log || \
+	        { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^Done' \
+	        build/fuzz/$$name.log; \
+	done
+
 install: ec2backup
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
