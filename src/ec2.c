@@ -1,0 +1,1418 @@
+/*
+ * EC2 calls: a queue of calls, a pump that sends them, and the rules for
+ * what an answer means.
+ *
+ * A call is one EC2 request and its retries.  The pump (run by the HTTP
+ * loop whenever a slot is free) sends the queued calls whose backoff has
+ * passed and whose throttling bucket has a token.  When an attempt ends,
+ * classify() decides from the error code in the body whether it succeeded,
+ * should be retried (after a jittered, capped exponential backoff, within
+ * a retry budget), is an answer about this one item, or is fatal for the
+ * run.  Pagination and batching are built on top: a call's done callback
+ * may queue the next page.
+ *
+ * CreateSnapshot is not idempotent: when its answer is lost after the
+ * request may have reached EC2, we look for the snapshot by its tags
+ * before trying again, so a retry never makes a second snapshot.
+ */
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ec2.h"
+#include "ec2xml.h"
+#include "http.h"
+#include "log.h"
+#include "query.h"
+#include "sigv4.h"
+
+#ifndef EC2BACKUP_VERSION
+#define EC2BACKUP_VERSION "unknown"
+#endif
+
+#define DEFAULT_ATTEMPTS 5
+#define THROTTLE_ATTEMPTS 10
+#define BACKOFF_BASE_MS 100
+#define THROTTLE_BASE_MS 1000
+#define BACKOFF_CAP_MS 20000
+/* EC2 refuses a second CreateSnapshot of a volume within 15 s. */
+#define PER_VOLUME_WAIT_MS 15000
+#define RETRY_QUOTA 500
+#define RETRY_COST 5
+#define RETRY_COST_TIMEOUT 10
+#define SKEW_LIMIT_S 300
+#define VOLUMES_PAGE "500"
+#define SNAPSHOTS_PAGE "1000"
+#define TAG_OWNER "ec2backup:policy"
+#define TAG_DATE "ec2backup:date"
+#define TAG_PROTECT "ec2backup:protect"
+
+static const char *const action_names[EC2_NACTIONS] = {
+	[EC2_DESCRIBE_VOLUMES] = "DescribeVolumes",
+	[EC2_DESCRIBE_SNAPSHOTS] = "DescribeSnapshots",
+	[EC2_DESCRIBE_IMAGES] = "DescribeImages",
+	[EC2_CREATE_SNAPSHOT] = "CreateSnapshot",
+	[EC2_DELETE_SNAPSHOT] = "DeleteSnapshot",
+};
+
+static const enum ec2xml_kind action_kinds[EC2_NACTIONS] = {
+	[EC2_DESCRIBE_VOLUMES] = EC2XML_DESCRIBE_VOLUMES,
+	[EC2_DESCRIBE_SNAPSHOTS] = EC2XML_DESCRIBE_SNAPSHOTS,
+	[EC2_DESCRIBE_IMAGES] = EC2XML_DESCRIBE_IMAGES,
+	[EC2_CREATE_SNAPSHOT] = EC2XML_CREATE_SNAPSHOT,
+	[EC2_DELETE_SNAPSHOT] = EC2XML_DELETE_SNAPSHOT,
+};
+
+/* EC2's request token buckets (see docs: "Request throttling"). */
+enum bucket_id { B_DESCRIBE, B_CREATE, B_DELETE, NBUCKETS };
+
+static const struct {
+	double capacity, rate;
+} bucket_defaults[NBUCKETS] = {
+	[B_DESCRIBE] = { 100, 20 },
+	[B_CREATE] = { 100, 5 },
+	[B_DELETE] = { 100, 5 },
+};
+
+static const enum bucket_id action_buckets[EC2_NACTIONS] = {
+	[EC2_DESCRIBE_VOLUMES] = B_DESCRIBE,
+	[EC2_DESCRIBE_SNAPSHOTS] = B_DESCRIBE,
+	[EC2_DESCRIBE_IMAGES] = B_DESCRIBE,
+	[EC2_CREATE_SNAPSHOT] = B_CREATE,
+	[EC2_DELETE_SNAPSHOT] = B_DELETE,
+};
+
+/*
+ * EC2 starts its bucket when our first request arrives, which may be a
+ * little after we start ours; a margin of 2% absorbs that head start.
+ */
+#define BUCKET_MARGIN 0.98
+
+struct bucket {
+	double tokens, capacity, rate; /* rate per millisecond */
+	int64_t last_ms;
+};
+
+enum outcome {
+	OUT_OK,
+	OUT_ERROR,     /* EC2 answered with an error about this call */
+	OUT_FAILED,    /* no usable answer (transport, parse, budget) */
+	OUT_AMBIGUOUS  /* a create may or may not have happened */
+};
+
+struct call {
+	struct ec2 *ec2;
+	enum ec2_action action;
+	char *form;
+	size_t form_len;
+	int attempts, throttles;
+	int64_t not_before;
+	bool idempotent;
+	bool in_flight;
+	struct ec2xml *parser;
+	struct ec2xml_callbacks cbs;
+	/* Before each attempt, and when an attempt that may have delivered
+	 * items failed, so the owner can drop what it staged. */
+	void (*begin)(void *arg);
+	void (*discard)(void *arg);
+	void (*done)(struct call *c, enum outcome out);
+	void *arg;
+	struct ec2_error error;
+	struct call *next;
+};
+
+struct ec2 {
+	struct http *http;
+	char *endpoint;
+	char *host;            /* Host header value: name[:port] */
+	char *path;
+	char *region;
+	char *source;
+	ec2_credentials_fn credentials;
+	void *credentials_arg;
+	int64_t deadline_ms;
+	int max_attempts;
+	int quota;
+	struct bucket buckets[NBUCKETS];
+	struct call *queue, *queue_tail;
+	size_t pending;        /* calls queued or in flight */
+	uint64_t rng;
+	char fatal[600];
+	struct ec2_stats stats;
+	void (*progress)(void *);
+	void *progress_arg;
+};
+
+static void
+error_set(struct ec2_error *e, const char *code, const char *message,
+    const char *request_id)
+{
+	/* Cut to fit: these go into one log line. */
+	snprintf(e->code, sizeof(e->code), "%.*s", (int)sizeof(e->code) - 1,
+	    code);
+	snprintf(e->message, sizeof(e->message), "%.*s",
+	    (int)sizeof(e->message) - 1, message);
+	snprintf(e->request_id, sizeof(e->request_id), "%.*s",
+	    (int)sizeof(e->request_id) - 1, request_id != NULL ? request_id :
+	    "");
+}
+
+/* "Code: message (request id)" for a log line. */
+static const char *
+error_text(const struct ec2_error *e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s%s", e->code, *e->message ? ": " : "",
+	    e->message, *e->request_id ? " (request " : "", e->request_id,
+	    *e->request_id ? ")" : "");
+	return buf;
+}
+
+/* xorshift64*: jitter only, nothing secret depends on it. */
+static double
+rand01(struct ec2 *ec2)
+{
+	ec2->rng ^= ec2->rng >> 12;
+	ec2->rng ^= ec2->rng << 25;
+	ec2->rng ^= ec2->rng >> 27;
+	return (double)((ec2->rng * 2685821657736338717ULL) >> 11) /
+	    (double)(1ULL << 53);
+}
+
+static int
+parse_endpoint(struct ec2 *ec2, const char *url, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	int rc = -1;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "endpoint '%s' is not a URL", url);
+		goto fail;
+	}
+	if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+		snprintf(err, errlen, "endpoint '%s': only https and http "
+		    "URLs are supported", url);
+		goto fail;
+	}
+	/* curl sends the port in Host only when it is not the default. */
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		path = NULL;
+	ec2->path = strdup(path != NULL && *path ? path : "/");
+	ec2->host = malloc(strlen(host) + (port ? strlen(port) : 0) + 2);
+	if (ec2->path == NULL || ec2->host == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	sprintf(ec2->host, "%s%s%s", host, port ? ":" : "", port ? port : "");
+	rc = 0;
+fail:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+struct ec2 *
+ec2_new(const struct ec2_config *cfg, char *err, size_t errlen)
+{
+	struct http_config hc = { 0 };
+	struct ec2 *ec2 = calloc(1, sizeof(*ec2));
+	double scale = cfg->rate_scale > 0 ? cfg->rate_scale : 1;
+	int64_t now = http_now_ms();
+
+	if (ec2 == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ec2->credentials = cfg->credentials;
+	ec2->credentials_arg = cfg->credentials_arg;
+	ec2->deadline_ms = cfg->deadline_ms;
+	ec2->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts :
+	    DEFAULT_ATTEMPTS;
+	ec2->quota = RETRY_QUOTA;
+	ec2->rng = (uint64_t)now * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+	if (ec2->rng == 0)
+		ec2->rng = 1;
+	for (int b = 0; b < NBUCKETS; b++) {
+		ec2->buckets[b].capacity = bucket_defaults[b].capacity *
+		    BUCKET_MARGIN;
+		ec2->buckets[b].tokens = ec2->buckets[b].capacity;
+		ec2->buckets[b].rate = bucket_defaults[b].rate * scale / 1000.0;
+		ec2->buckets[b].last_ms = now;
+	}
+	ec2->endpoint = strdup(cfg->endpoint);
+	ec2->region = strdup(cfg->region);
+	ec2->source = strdup(cfg->credentials_source ?
+	    cfg->credentials_source : "the credentials");
+	if (ec2->endpoint == NULL || ec2->region == NULL ||
+	    ec2->source == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (parse_endpoint(ec2, cfg->endpoint, err, errlen) != 0)
+		goto fail;
+	hc.ca_bundle = cfg->ca_bundle;
+	hc.max_in_flight = cfg->jobs;
+	hc.request_timeout_ms = cfg->timeout_ms;
+	hc.user_agent = "ec2backup/" EC2BACKUP_VERSION;
+	if ((ec2->http = http_new(&hc, err, errlen)) == NULL)
+		goto fail;
+	return ec2;
+fail:
+	ec2_free(ec2);
+	return NULL;
+}
+
+static void
+call_free(struct call *c)
+{
+	if (c == NULL)
+		return;
+	free(c->form);
+	ec2xml_free(c->parser);
+	free(c);
+}
+
+void
+ec2_free(struct ec2 *ec2)
+{
+	if (ec2 == NULL)
+		return;
+	http_free(ec2->http);
+	while (ec2->queue != NULL) {
+		struct call *next = ec2->queue->next;
+		call_free(ec2->queue);
+		ec2->queue = next;
+	}
+	free(ec2->endpoint);
+	free(ec2->host);
+	free(ec2->path);
+	free(ec2->region);
+	free(ec2->source);
+	free(ec2);
+}
+
+const char *
+ec2_fatal(const struct ec2 *ec2)
+{
+	return ec2->fatal[0] ? ec2->fatal : NULL;
+}
+
+const struct ec2_stats *
+ec2_stats(const struct ec2 *ec2)
+{
+	return &ec2->stats;
+}
+
+void
+ec2_set_progress(struct ec2 *ec2, void (*fn)(void *), void *arg)
+{
+	ec2->progress = fn;
+	ec2->progress_arg = arg;
+}
+
+static void
+tick(struct ec2 *ec2)
+{
+	if (ec2->progress != NULL)
+		ec2->progress(ec2->progress_arg);
+}
+
+static void set_fatal(struct ec2 *ec2, const char *fmt, ...)
+    LOG_PRINTF(2, 3);
+
+/* The first reason wins: later ones are consequences. */
+static void
+set_fatal(struct ec2 *ec2, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ec2->fatal[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ec2->fatal, sizeof(ec2->fatal), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Queues a call for q (consumed).  Returns the call, or NULL when the
+ * query failed or memory ran out (then q is freed and nothing queued).
+ */
+static struct call *
+call_new(struct ec2 *ec2, enum ec2_action action, struct query *q,
+    bool idempotent, void (*done)(struct call *, enum outcome), void *arg)
+{
+	struct call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || query_form(q, &c->form, &c->form_len) != 0) {
+		free(c);
+		query_free(q);
+		return NULL;
+	}
+	query_free(q);
+	c->ec2 = ec2;
+	c->action = action;
+	c->idempotent = idempotent;
+	c->done = done;
+	c->arg = arg;
+	return c;
+}
+
+static void
+enqueue(struct ec2 *ec2, struct call *c)
+{
+	c->next = NULL;
+	if (ec2->queue_tail != NULL)
+		ec2->queue_tail->next = c;
+	else
+		ec2->queue = c;
+	ec2->queue_tail = c;
+}
+
+static void
+submit(struct ec2 *ec2, struct call *c)
+{
+	enqueue(ec2, c);
+	ec2->pending++;
+}
+
+static void
+bucket_refill(struct bucket *b, int64_t now)
+{
+	b->tokens += (double)(now - b->last_ms) * b->rate;
+	if (b->tokens > b->capacity)
+		b->tokens = b->capacity;
+	b->last_ms = now;
+}
+
+/* Milliseconds until the bucket has a token. */
+static long
+bucket_wait(const struct bucket *b)
+{
+	return b->tokens >= 1 ? 0 : (long)((1 - b->tokens) / b->rate) + 1;
+}
+
+static int on_data(void *arg, const char *data, size_t len);
+static void on_done(void *arg, const struct http_response *r);
+
+/* Signs and sends one attempt; returns -1 when it cannot be sent. */
+static int
+send_attempt(struct ec2 *ec2, struct call *c)
+{
+	static const char content_type[] =
+	    "application/x-www-form-urlencoded; charset=utf-8";
+	struct sigv4_header sh = { "Content-Type", content_type };
+	struct sigv4_credentials cred;
+	struct sigv4_request sr = { "POST", ec2->host, ec2->path, NULL, &sh,
+	    1, c->form, c->form_len, ec2->region, "ec2" };
+	struct sigv4_signed sig = { 0 };
+	struct http_request hr = { 0 };
+	const char *headers[1 + SIGV4_OUT_MAX];
+	char amz_date[SIGV4_DATE_LEN + 1], err[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = -1;
+
+	if (ec2->credentials(ec2->credentials_arg, (int64_t)now, &cred, err,
+	    sizeof(err)) != 0) {
+		set_fatal(ec2, "cannot get credentials from %s: %s",
+		    ec2->source, err);
+		return -1;
+	}
+	gmtime_r(&now, &tm);
+	if (sigv4_amz_date(&tm, amz_date) != 0 ||
+	    sigv4_sign(&sr, &cred, amz_date, &sig, err, sizeof(err)) != 0) {
+		set_fatal(ec2, "cannot sign the request: %s", err);
+		return -1;
+	}
+	headers[0] = "Content-Type: application/x-www-form-urlencoded; "
+	    "charset=utf-8";
+	for (size_t i = 0; i < sig.nline; i++)
+		headers[1 + i] = sig.line[i];
+	c->parser = ec2xml_new(action_kinds[c->action], &c->cbs, c->arg);
+	if (c->parser == NULL)
+		goto fail;
+	if (c->begin != NULL)
+		c->begin(c->arg);
+	hr.method = "POST";
+	hr.url = ec2->endpoint;
+	hr.headers = headers;
+	hr.nheaders = 1 + sig.nline;
+	hr.body = c->form;
+	hr.body_len = c->form_len;
+	hr.on_data = on_data;
+	hr.on_done = on_done;
+	hr.arg = c;
+	if (http_submit(ec2->http, &hr) != 0)
+		goto fail;
+	c->attempts++;
+	c->in_flight = true;
+	ec2->stats.calls[c->action]++;
+	log_debug("%s: attempt %d sent (%zu bytes)", action_names[c->action],
+	    c->attempts, c->form_len);
+	rc = 0;
+fail:
+	sigv4_signed_free(&sig);
+	if (rc != 0) {
+		ec2xml_free(c->parser);
+		c->parser = NULL;
+	}
+	return rc;
+}
+
+static void finish_call(struct ec2 *ec2, struct call *c, enum outcome out);
+
+static long
+pump(void *arg)
+{
+	struct ec2 *ec2 = arg;
+	int64_t now = http_now_ms();
+	long wake = -1;
+	struct call **link = &ec2->queue, *c, *failed = NULL;
+
+	for (int b = 0; b < NBUCKETS; b++)
+		bucket_refill(&ec2->buckets[b], now);
+	ec2->queue_tail = NULL;
+	while ((c = *link) != NULL) {
+		struct bucket *b = &ec2->buckets[action_buckets[c->action]];
+		long w;
+
+		/* Nothing more is sent once the run cannot go on. */
+		if (ec2->fatal[0] == '\0') {
+			w = c->not_before > now ?
+			    (long)(c->not_before - now) : bucket_wait(b);
+			if (w > 0 || http_free_slots(ec2->http) == 0) {
+				if (w > 0 && (wake < 0 || w < wake))
+					wake = w;
+				ec2->queue_tail = c;
+				link = &c->next;
+				continue;
+			}
+			b->tokens -= 1;
+			if (send_attempt(ec2, c) == 0) {
+				*link = c->next;
+				continue;
+			}
+			set_fatal(ec2, "out of memory");
+		}
+		*link = c->next;
+		c->next = failed;
+		failed = c;
+	}
+	/* Done callbacks may queue calls, so they run after the scan. */
+	while ((c = failed) != NULL) {
+		failed = c->next;
+		error_set(&c->error, "NotAttempted", ec2->fatal, NULL);
+		finish_call(ec2, c, OUT_FAILED);
+		wake = 0;
+	}
+	return wake;
+}
+
+static int
+on_data(void *arg, const char *data, size_t len)
+{
+	struct call *c = arg;
+
+	return ec2xml_feed(c->parser, data, len) == 0 ? 0 : -1;
+}
+
+static bool
+code_in(const char *code, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(code, *set) == 0)
+			return true;
+	return false;
+}
+
+static const char *const throttling_codes[] = { "RequestLimitExceeded",
+	"Throttling", "ThrottlingException", "ThrottledException",
+	"RequestThrottledException", "TooManyRequestsException",
+	"RequestThrottled", "SlowDown", "EC2ThrottledException",
+	"BandwidthLimitExceeded", NULL };
+static const char *const transient_codes[] = { "InternalError",
+	"InternalFailure", "ServerInternal", "ServiceUnavailable",
+	"Unavailable", "RequestTimeout", "RequestTimeoutException",
+	"PriorRequestNotComplete", NULL };
+static const char *const auth_codes[] = { "AuthFailure",
+	"SignatureDoesNotMatch", "InvalidClientTokenId", "IncompleteSignature",
+	"MissingAuthenticationToken", "UnauthorizedOperation",
+	"OptInRequired", "ExpiredToken", NULL };
+static const char *const expired_codes[] = { "RequestExpired",
+	"InvalidSecurity.RequestHasExpired", NULL };
+
+/* Schedules another attempt after a backoff; false when none is left. */
+static bool
+retry(struct ec2 *ec2, struct call *c, bool throttled, bool timeout,
+    long min_wait_ms)
+{
+	int limit = throttled ? THROTTLE_ATTEMPTS : ec2->max_attempts;
+	int cost = timeout ? RETRY_COST_TIMEOUT : RETRY_COST;
+	double base = throttled ? THROTTLE_BASE_MS : BACKOFF_BASE_MS;
+	double cap, delay;
+
+	if (c->attempts >= limit)
+		return false;
+	ec2xml_free(c->parser);
+	c->parser = NULL;
+	/* Throttling is paced by the buckets; the budget is for faults, so
+	 * that a broken endpoint fails fast instead of being hammered. */
+	if (!throttled) {
+		if (ec2->quota < cost)
+			return false;
+		ec2->quota -= cost;
+	}
+	cap = base * (double)(1u << (c->attempts < 16 ? c->attempts - 1 : 15));
+	if (cap > BACKOFF_CAP_MS)
+		cap = BACKOFF_CAP_MS;
+	delay = rand01(ec2) * cap;
+	if (delay < min_wait_ms)
+		delay = (double)min_wait_ms + rand01(ec2) * 1000;
+	c->not_before = http_now_ms() + (int64_t)delay;
+	ec2->stats.retries++;
+	enqueue(ec2, c);
+	return true;
+}
+
+/* The done callback owns c from here on (it frees or requeues it). */
+static void
+finish_call(struct ec2 *ec2, struct call *c, enum outcome out)
+{
+	ec2->pending--;
+	c->done(c, out);
+}
+
+/* What the local clock says about a refused signature. */
+static bool
+skew_fatal(struct ec2 *ec2, const struct http_response *r)
+{
+	int64_t skew;
+	char what[160];
+
+	if (r->server_date < 0)
+		return false;
+	skew = (int64_t)time(NULL) - r->server_date;
+	if (skew <= SKEW_LIMIT_S && skew >= -SKEW_LIMIT_S)
+		return false;
+	snprintf(what, sizeof(what), "%lld seconds %s", (long long)(skew < 0 ?
+	    -skew : skew), skew > 0 ? "ahead of" : "behind");
+	set_fatal(ec2, "EC2 refused the request's time: this machine's clock "
+	    "is %s EC2's; synchronise it (NTP) and run again", what);
+	return true;
+}
+
+static void
+on_done(void *arg, const struct http_response *r)
+{
+	struct call *c = arg;
+	struct ec2 *ec2 = c->ec2;
+	const char *name = action_names[c->action];
+	bool parsed = false;
+	char text[800];
+
+	c->in_flight = false;
+	ec2->stats.bytes += r->bytes;
+	if (!r->aborted && r->transport_error == 0)
+		parsed = ec2xml_finish(c->parser) == 0;
+
+	if (parsed && !ec2xml_is_error(c->parser)) {
+		if (c->attempts == 1)
+			ec2->quota += ec2->quota < RETRY_QUOTA ? 1 : 0;
+		log_debug("%s: ok, %zu bytes (request %s)", name, r->bytes,
+		    ec2xml_request_id(c->parser));
+		finish_call(ec2, c, OUT_OK);
+		return;
+	}
+	if (parsed) {
+		const char *code = ec2xml_error_code(c->parser);
+
+		error_set(&c->error, code, ec2xml_error_message(c->parser),
+		    ec2xml_request_id(c->parser));
+		log_debug("%s: %s", name, error_text(&c->error, text,
+		    sizeof(text)));
+		if (code_in(code, throttling_codes)) {
+			ec2->stats.throttled++;
+			/* EC2's bucket is empty; so is ours, then. */
+			ec2->buckets[action_buckets[c->action]].tokens = 0;
+			if (retry(ec2, c, true, false, 0))
+				return;
+		} else if (code_in(code, transient_codes)) {
+			if (!c->idempotent) {
+				finish_call(ec2, c, OUT_AMBIGUOUS);
+				return;
+			}
+			if (retry(ec2, c, false, false, 0))
+				return;
+		} else if (strcmp(code, "SnapshotCreationPerVolumeRateExceeded")
+		    == 0) {
+			if (retry(ec2, c, true, false, PER_VOLUME_WAIT_MS))
+				return;
+		} else if (code_in(code, expired_codes)) {
+			if (!skew_fatal(ec2, r) && c->attempts < 2 &&
+			    retry(ec2, c, false, false, 0))
+				return;
+		} else if (code_in(code, auth_codes) && !skew_fatal(ec2, r)) {
+			set_fatal(ec2, "EC2 refused the credentials from %s: %s",
+			    ec2->source,
+			    error_text(&c->error, text, sizeof(text)));
+		}
+		finish_call(ec2, c, OUT_ERROR);
+		return;
+	}
+
+	/* No usable answer: the connection failed or the body did not
+	 * parse.  The parser's words explain a bad body best. */
+	if (r->transport_error != 0 && ec2xml_failure(c->parser) == EC2XML_OK)
+		error_set(&c->error, r->status >= 500 ? "HTTPError" :
+		    "ConnectionError", r->error, NULL);
+	else if (r->status >= 400) {
+		snprintf(c->error.code, sizeof(c->error.code), "HTTP%d",
+		    r->status);
+		snprintf(c->error.message, sizeof(c->error.message),
+		    "unreadable error response: %s",
+		    ec2xml_failure_text(c->parser));
+	} else
+		error_set(&c->error, "MalformedResponse",
+		    ec2xml_failure_text(c->parser), NULL);
+	log_debug("%s: %s", name, error_text(&c->error, text, sizeof(text)));
+	if (c->discard != NULL)
+		c->discard(c->arg);
+	if (!c->idempotent && r->maybe_sent) {
+		finish_call(ec2, c, OUT_AMBIGUOUS);
+		return;
+	}
+	if ((r->status == 0 || r->status >= 500 || r->status == 200) &&
+	    retry(ec2, c, false, r->transport_error ==
+	    CURLE_OPERATION_TIMEDOUT, 0))
+		return;
+	if (!r->maybe_sent && r->transport_error != 0)
+		set_fatal(ec2, "cannot reach EC2 at %s: %s", ec2->endpoint,
+		    r->error);
+	finish_call(ec2, c, OUT_FAILED);
+}
+
+/* Runs every queued call to its end. */
+static int
+run_all(struct ec2 *ec2)
+{
+	if (http_run(ec2->http, pump, ec2, ec2->deadline_ms) != 0) {
+		set_fatal(ec2, "the run's time limit (--timeout) passed");
+		/* Anything still queued fails now, with that reason. */
+		pump(ec2);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Paginated describes.  A pager is one chain of pages: each page's done
+ * callback queues the next page until EC2 sends no nextToken.
+ */
+struct pager {
+	struct ec2 *ec2;
+	enum ec2_action action;
+	/* The page's query without NextToken, or NULL when out of memory. */
+	struct query *(*query)(struct pager *p);
+	struct ec2xml_callbacks cbs;
+	void (*begin)(void *p);
+	void (*discard)(void *p);
+	void *arg;               /* what the item callbacks fill in */
+	char token[EC2XML_TOKEN_MAX + 1];
+	bool ok;                 /* every page was read */
+	struct ec2_error error;
+};
+
+static void pager_done(struct call *c, enum outcome out);
+
+static int
+pager_queue(struct pager *p)
+{
+	struct query *q = p->query(p);
+	struct call *c;
+
+	if (q != NULL && p->token[0] != '\0' &&
+	    query_add(q, "NextToken", p->token) != 0) {
+		query_free(q);
+		q = NULL;
+	}
+	if (q == NULL || (c = call_new(p->ec2, p->action, q, true, pager_done,
+	    p)) == NULL) {
+		error_set(&p->error, "NotAttempted", "out of memory", NULL);
+		return -1;
+	}
+	c->cbs = p->cbs;
+	c->begin = p->begin;
+	c->discard = p->discard;
+	submit(p->ec2, c);
+	return 0;
+}
+
+static void
+pager_done(struct call *c, enum outcome out)
+{
+	struct pager *p = c->arg;
+
+	if (out == OUT_OK) {
+		const char *next = ec2xml_next_token(c->parser);
+		snprintf(p->token, sizeof(p->token), "%s", next);
+		if (*next == '\0')
+			p->ok = true;
+		else
+			pager_queue(p);
+	} else {
+		p->error = c->error;
+	}
+	call_free(c);
+}
+
+/* Adds Filter.N.Name=name and its values; returns -1 on failure. */
+static int
+add_filter(struct query *q, int n, const char *name,
+    const char *const *values, size_t nvalues)
+{
+	if (query_addf(q, name, "Filter.%d.Name", n) != 0)
+		return -1;
+	for (size_t i = 0; i < nvalues; i++)
+		if (query_addf(q, values[i], "Filter.%d.Value.%zu", n, i + 1)
+		    != 0)
+			return -1;
+	return 0;
+}
+
+static struct query *
+finish_query(struct query *q, int failed)
+{
+	if (failed) {
+		query_free(q);
+		return NULL;
+	}
+	return q;
+}
+
+/* --- volumes --- */
+
+struct volume_job {
+	struct inventory *inv;
+	const char *const *ids;      /* check: these ids */
+	size_t n;
+	const struct ec2_tag *tags;  /* select: these tags */
+	size_t ntags;
+	struct inv_volume **found;
+	size_t nfound, cap;
+	bool oom;
+};
+
+/* A volume being deleted, or broken, is not one to snapshot or prune. */
+static bool
+volume_usable(const char *status)
+{
+	return strcmp(status, "available") == 0 ||
+	    strcmp(status, "in-use") == 0 || strcmp(status, "creating") == 0;
+}
+
+static int
+volume_item(void *arg, const struct ec2xml_volume *v)
+{
+	struct pager *p = arg;
+	struct volume_job *job = p->arg;
+	struct inv_volume *iv;
+
+	if (job->tags == NULL) {
+		if ((iv = inventory_find(job->inv, v->id)) != NULL)
+			iv->exists = volume_usable(v->status);
+		return 0;
+	}
+	if (!volume_usable(v->status))
+		return 0;
+	if ((iv = inventory_volume(job->inv, v->id)) == NULL)
+		goto oom;
+	if (!iv->exists) {
+		if (job->nfound == job->cap) {
+			size_t cap = job->cap ? job->cap * 2 : 64;
+			struct inv_volume **grown = realloc(job->found,
+			    cap * sizeof(*grown));
+			if (grown == NULL)
+				goto oom;
+			job->found = grown;
+			job->cap = cap;
+		}
+		job->found[job->nfound++] = iv;
+	}
+	iv->exists = true;
+	return 0;
+oom:
+	job->oom = true;
+	return -1;
+}
+
+static struct query *
+volumes_query(struct pager *p)
+{
+	struct volume_job *job = p->arg;
+	struct query *q = query_new("DescribeVolumes", EC2_API_VERSION);
+	int failed = q == NULL;
+
+	if (failed)
+		return NULL;
+	/* The volume-id filter, not VolumeId.N: an unknown id in VolumeId.N
+	 * fails the whole call, where a filter just leaves it out. */
+	if (job->tags == NULL)
+		failed |= add_filter(q, 1, "volume-id", job->ids, job->n);
+	for (size_t i = 0; i < job->ntags && !failed; i++) {
+		char name[160];
+		const char *value = job->tags[i].value;
+		snprintf(name, sizeof(name), "tag:%s", job->tags[i].key);
+		failed |= add_filter(q, (int)i + 1, name, &value, 1);
+	}
+	failed |= query_add(q, "MaxResults", VOLUMES_PAGE);
+	return finish_query(q, failed);
+}
+
+static void
+pager_init(struct pager *p, struct ec2 *ec2, enum ec2_action action,
+    struct query *(*query)(struct pager *), void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->ec2 = ec2;
+	p->action = action;
+	p->query = query;
+	p->arg = arg;
+}
+
+int
+ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
+    const char *const *ids, size_t n)
+{
+	size_t nbatches = (n + EC2_BATCH - 1) / EC2_BATCH;
+	struct pager *pagers = calloc(nbatches ? nbatches : 1, sizeof(*pagers));
+	struct volume_job *jobs = calloc(nbatches ? nbatches : 1,
+	    sizeof(*jobs));
+	int rc = 0;
+	char text[800];
+
+	if (pagers == NULL || jobs == NULL) {
+		free(pagers);
+		free(jobs);
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (inventory_volume(inv, ids[i]) == NULL)
+			rc = -1;
+	for (size_t b = 0; b < nbatches && rc == 0; b++) {
+		jobs[b].inv = inv;
+		jobs[b].ids = ids + b * EC2_BATCH;
+		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
+		    EC2_BATCH;
+		pager_init(&pagers[b], ec2, EC2_DESCRIBE_VOLUMES, volumes_query,
+		    &jobs[b]);
+		pagers[b].cbs.volume = volume_item;
+		pager_queue(&pagers[b]);
+	}
+	run_all(ec2);
+	for (size_t b = 0; b < nbatches; b++) {
+		if (pagers[b].ok)
+			continue;
+		rc = -1;
+		log_error("DescribeVolumes: cannot confirm that %zu volumes "
+		    "(%s, ...) exist: %s; their snapshots are kept this run",
+		    jobs[b].n, jobs[b].ids[0], error_text(&pagers[b].error,
+		    text, sizeof(text)));
+	}
+	free(pagers);
+	free(jobs);
+	return rc;
+}
+
+int
+ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
+    const struct ec2_tag *tags, size_t ntags, struct inv_volume ***out,
+    size_t *nout)
+{
+	struct volume_job job = { 0 };
+	struct pager p;
+	char text[800];
+
+	job.inv = inv;
+	job.tags = tags;
+	job.ntags = ntags;
+	pager_init(&p, ec2, EC2_DESCRIBE_VOLUMES, volumes_query, &job);
+	p.cbs.volume = volume_item;
+	pager_queue(&p);
+	run_all(ec2);
+	if (!p.ok || job.oom) {
+		log_error("DescribeVolumes: cannot list the volumes tagged "
+		    "%s=%s%s: %s", tags[0].key, tags[0].value, ntags > 1 ?
+		    " (and more tags)" : "", job.oom ? "out of memory" :
+		    error_text(&p.error, text, sizeof(text)));
+		free(job.found);
+		return -1;
+	}
+	if (out != NULL) {
+		*out = job.found;
+		*nout = job.nfound;
+	} else {
+		free(job.found);
+	}
+	return 0;
+}
+
+/* --- snapshots --- */
+
+struct snapshot_job {
+	struct inventory *inv;
+	struct inv_volume *const *vols;
+	size_t n;
+	size_t *counts;           /* per volume, before this attempt */
+	bool oom;
+};
+
+static void
+snapshots_begin(void *arg)
+{
+	struct pager *p = arg;
+	struct snapshot_job *job = p->arg;
+
+	for (size_t i = 0; i < job->n; i++)
+		job->counts[i] = job->vols[i]->nsnapshots;
+}
+
+static void
+snapshots_discard(void *arg)
+{
+	struct pager *p = arg;
+	struct snapshot_job *job = p->arg;
+
+	for (size_t i = 0; i < job->n; i++)
+		inventory_truncate(job->vols[i], job->counts[i]);
+}
+
+static int
+snapshot_item(void *arg, const struct ec2xml_snapshot *s)
+{
+	struct pager *p = arg;
+	struct snapshot_job *job = p->arg;
+	struct inv_volume *v = inventory_find(job->inv, s->volume_id);
+	struct inv_snapshot snap = { 0 };
+	const char *date;
+
+	/* Only volumes of this batch were asked for. */
+	if (v == NULL)
+		return 0;
+	snprintf(snap.id, sizeof(snap.id), "%s", s->id);
+	snap.start = s->start;
+	snap.state = (uint8_t)inv_state_parse(s->status);
+	date = ec2xml_tag_get(s->tags, s->ntags, TAG_DATE);
+	snap.date = date != NULL ? inv_parse_date(date) : INV_NO_DATE;
+	if (ec2xml_tag_get(s->tags, s->ntags, TAG_PROTECT) != NULL)
+		snap.flags |= INV_PROTECTED;
+	if (inventory_add_snapshot(job->inv, v, &snap,
+	    ec2xml_tag_get(s->tags, s->ntags, TAG_OWNER), s->description)
+	    == NULL) {
+		job->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+static struct query *
+snapshots_query(struct pager *p)
+{
+	struct snapshot_job *job = p->arg;
+	struct query *q = query_new("DescribeSnapshots", EC2_API_VERSION);
+	int failed;
+
+	if (q == NULL)
+		return NULL;
+	/* Without Owner, EC2 lists every public snapshot too. */
+	failed = query_add(q, "Owner.1", "self");
+	failed |= query_add(q, "Filter.1.Name", "volume-id");
+	for (size_t i = 0; i < job->n && !failed; i++)
+		failed |= query_addf(q, job->vols[i]->id, "Filter.1.Value.%zu",
+		    i + 1);
+	failed |= query_add(q, "MaxResults", SNAPSHOTS_PAGE);
+	return finish_query(q, failed);
+}
+
+int
+ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
+    struct inv_volume *const *vols, size_t n)
+{
+	size_t nbatches = (n + EC2_BATCH - 1) / EC2_BATCH;
+	struct pager *pagers = calloc(nbatches ? nbatches : 1, sizeof(*pagers));
+	struct snapshot_job *jobs = calloc(nbatches ? nbatches : 1,
+	    sizeof(*jobs));
+	size_t *counts = calloc(n ? n : 1, sizeof(*counts));
+	int rc = 0;
+	char text[800];
+
+	if (pagers == NULL || jobs == NULL || counts == NULL) {
+		free(pagers);
+		free(jobs);
+		free(counts);
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t b = 0; b < nbatches; b++) {
+		jobs[b].inv = inv;
+		jobs[b].vols = vols + b * EC2_BATCH;
+		jobs[b].counts = counts + b * EC2_BATCH;
+		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
+		    EC2_BATCH;
+		pager_init(&pagers[b], ec2, EC2_DESCRIBE_SNAPSHOTS,
+		    snapshots_query, &jobs[b]);
+		pagers[b].cbs.snapshot = snapshot_item;
+		pagers[b].begin = snapshots_begin;
+		pagers[b].discard = snapshots_discard;
+		pager_queue(&pagers[b]);
+	}
+	run_all(ec2);
+	for (size_t b = 0; b < nbatches; b++) {
+		for (size_t i = 0; i < jobs[b].n; i++)
+			jobs[b].vols[i]->complete = pagers[b].ok &&
+			    !jobs[b].oom;
+		if (pagers[b].ok && !jobs[b].oom)
+			continue;
+		rc = -1;
+		log_error("DescribeSnapshots: the listing of %zu volumes (%s, "
+		    "...) is incomplete: %s; none of their snapshots are "
+		    "deleted this run", jobs[b].n, jobs[b].vols[0]->id,
+		    jobs[b].oom ? "out of memory" :
+		    error_text(&pagers[b].error, text, sizeof(text)));
+	}
+	free(pagers);
+	free(jobs);
+	free(counts);
+	return rc;
+}
+
+/* --- images --- */
+
+struct image_job {
+	struct inventory *inv;
+	struct inv_snapshot *const *snaps;
+	size_t n;
+	bool oom;
+};
+
+static int
+image_item(void *arg, const struct ec2xml_image *img)
+{
+	struct pager *p = arg;
+	struct image_job *job = p->arg;
+
+	for (size_t i = 0; i < img->nsnapshots; i++) {
+		for (size_t j = 0; j < job->n; j++) {
+			if (strcmp(job->snaps[j]->id, img->snapshot_ids[i]) != 0)
+				continue;
+			job->snaps[j]->ami = inventory_intern(job->inv, img->id);
+			if (job->snaps[j]->ami == NULL) {
+				job->oom = true;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct query *
+images_query(struct pager *p)
+{
+	struct image_job *job = p->arg;
+	struct query *q = query_new("DescribeImages", EC2_API_VERSION);
+	int failed;
+
+	if (q == NULL)
+		return NULL;
+	failed = query_add(q, "Owner.1", "self");
+	failed |= query_add(q, "Filter.1.Name",
+	    "block-device-mapping.snapshot-id");
+	for (size_t i = 0; i < job->n && !failed; i++)
+		failed |= query_addf(q, job->snaps[i]->id,
+		    "Filter.1.Value.%zu", i + 1);
+	return finish_query(q, failed);
+}
+
+int
+ec2_find_images(struct ec2 *ec2, struct inventory *inv,
+    struct inv_snapshot *const *snaps, size_t n)
+{
+	size_t nbatches = (n + EC2_BATCH - 1) / EC2_BATCH;
+	struct pager *pagers = calloc(nbatches ? nbatches : 1, sizeof(*pagers));
+	struct image_job *jobs = calloc(nbatches ? nbatches : 1,
+	    sizeof(*jobs));
+	int rc = 0;
+	char text[800];
+
+	if (pagers == NULL || jobs == NULL) {
+		free(pagers);
+		free(jobs);
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t b = 0; b < nbatches; b++) {
+		jobs[b].inv = inv;
+		jobs[b].snaps = snaps + b * EC2_BATCH;
+		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
+		    EC2_BATCH;
+		pager_init(&pagers[b], ec2, EC2_DESCRIBE_IMAGES, images_query,
+		    &jobs[b]);
+		pagers[b].cbs.image = image_item;
+		pager_queue(&pagers[b]);
+	}
+	run_all(ec2);
+	for (size_t b = 0; b < nbatches; b++) {
+		if (pagers[b].ok && !jobs[b].oom)
+			continue;
+		rc = -1;
+		log_error("DescribeImages: cannot tell which AMIs use %zu "
+		    "snapshots (%s, ...): %s; they are not deleted this run",
+		    jobs[b].n, jobs[b].snaps[0]->id, jobs[b].oom ?
+		    "out of memory" : error_text(&pagers[b].error, text,
+		    sizeof(text)));
+	}
+	free(pagers);
+	free(jobs);
+	return rc;
+}
+
+/* --- creating --- */
+
+#define LOOKUP_DELAY_MS 2000
+#define MAX_LOOKUPS 3
+
+struct create_job {
+	struct ec2 *ec2;
+	struct ec2_create *cr;
+	struct call *create;     /* kept while its lookup runs */
+	int lookups;
+	bool seen;               /* the lookup found the snapshot */
+};
+
+static int
+created_item(void *arg, const struct ec2xml_snapshot *s)
+{
+	struct create_job *job = arg;
+
+	snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s", s->id);
+	job->seen = true;
+	return 0;
+}
+
+static struct query *
+create_query(const struct ec2_create *cr)
+{
+	struct query *q = query_new("CreateSnapshot", EC2_API_VERSION);
+	int failed;
+
+	if (q == NULL)
+		return NULL;
+	failed = query_add(q, "VolumeId", cr->volume);
+	if (cr->description != NULL)
+		failed |= query_add(q, "Description", cr->description);
+	if (cr->ntags > 0)
+		failed |= query_add(q, "TagSpecification.1.ResourceType",
+		    "snapshot");
+	for (size_t i = 0; i < cr->ntags && !failed; i++) {
+		failed |= query_addf(q, cr->tags[i].key,
+		    "TagSpecification.1.Tag.%zu.Key", i + 1);
+		failed |= query_addf(q, cr->tags[i].value,
+		    "TagSpecification.1.Tag.%zu.Value", i + 1);
+	}
+	return finish_query(q, failed);
+}
+
+static struct query *
+lookup_query(const struct ec2_create *cr)
+{
+	struct query *q = query_new("DescribeSnapshots", EC2_API_VERSION);
+	const char *v = cr->volume;
+	int failed;
+
+	if (q == NULL)
+		return NULL;
+	failed = query_add(q, "Owner.1", "self");
+	failed |= add_filter(q, 1, "volume-id", &v, 1);
+	failed |= add_filter(q, 2, "tag:" TAG_OWNER, &cr->owner_tag, 1);
+	failed |= add_filter(q, 3, "tag:" TAG_DATE, &cr->date_tag, 1);
+	return finish_query(q, failed);
+}
+
+static void create_done(struct call *c, enum outcome out);
+
+static void
+lookup_done(struct call *c, enum outcome out)
+{
+	struct create_job *job = c->arg;
+	struct ec2 *ec2 = job->ec2;
+	struct call *create = job->create;
+
+	call_free(c);
+	if (out == OUT_OK && job->seen) {
+		job->cr->ok = true;
+		job->cr->found_after_retry = true;
+		log_info("%s: CreateSnapshot: the answer was lost, but %s was "
+		    "created", job->cr->volume, job->cr->snapshot);
+		call_free(create);
+		tick(ec2);
+		return;
+	}
+	if (out != OUT_OK || job->lookups >= MAX_LOOKUPS) {
+		/* Not knowing, we do not try again: a second snapshot for
+		 * the day is worse than none until tomorrow's run. */
+		error_set(&job->cr->error, "Ambiguous", out != OUT_OK ?
+		    "the answer to CreateSnapshot was lost and the check for "
+		    "the snapshot failed" : "the answer to CreateSnapshot was "
+		    "lost too many times", NULL);
+		call_free(create);
+		tick(ec2);
+		return;
+	}
+	/* Not created: try again, no sooner than EC2 allows per volume. */
+	ec2xml_free(create->parser);
+	create->parser = NULL;
+	create->not_before = http_now_ms() + PER_VOLUME_WAIT_MS;
+	ec2->stats.retries++;
+	submit(ec2, create);
+}
+
+static void
+create_done(struct call *c, enum outcome out)
+{
+	struct create_job *job = c->arg;
+	struct query *q;
+	struct call *lookup;
+
+	if (out == OUT_OK && job->seen) {
+		job->cr->ok = true;
+		call_free(c);
+		tick(job->ec2);
+		return;
+	}
+	if (out == OUT_OK)
+		error_set(&job->cr->error, "MalformedResponse",
+		    "CreateSnapshot answered without a snapshot id", NULL);
+	if (out != OUT_AMBIGUOUS) {
+		if (out != OUT_OK)
+			job->cr->error = c->error;
+		call_free(c);
+		tick(job->ec2);
+		return;
+	}
+	/* The request may have reached EC2: look before trying again. */
+	job->create = c;
+	job->lookups++;
+	job->seen = false;
+	if ((q = lookup_query(job->cr)) == NULL ||
+	    (lookup = call_new(job->ec2, EC2_DESCRIBE_SNAPSHOTS, q, true,
+	    lookup_done, job)) == NULL) {
+		error_set(&job->cr->error, "Ambiguous", "out of memory", NULL);
+		call_free(c);
+		tick(job->ec2);
+		return;
+	}
+	lookup->cbs.snapshot = created_item;
+	lookup->not_before = http_now_ms() + LOOKUP_DELAY_MS;
+	submit(job->ec2, lookup);
+}
+
+size_t
+ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates, size_t n)
+{
+	struct create_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	size_t failed = 0;
+
+	if (jobs == NULL) {
+		log_error("out of memory");
+		return n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ec2_create *cr = &creates[i];
+		struct query *q = create_query(cr);
+		struct call *c;
+
+		cr->ok = false;
+		cr->found_after_retry = false;
+		cr->snapshot[0] = '\0';
+		memset(&cr->error, 0, sizeof(cr->error));
+		jobs[i].ec2 = ec2;
+		jobs[i].cr = cr;
+		if (q == NULL || (c = call_new(ec2, EC2_CREATE_SNAPSHOT, q,
+		    false, create_done, &jobs[i])) == NULL) {
+			error_set(&cr->error, "NotAttempted",
+			    "cannot build the request", NULL);
+			continue;
+		}
+		c->cbs.snapshot = created_item;
+		submit(ec2, c);
+	}
+	run_all(ec2);
+	for (size_t i = 0; i < n; i++)
+		failed += !creates[i].ok;
+	free(jobs);
+	return failed;
+}
+
+/* --- deleting --- */
+
+static void
+delete_done(struct call *c, enum outcome out)
+{
+	struct ec2_delete *d = c->arg;
+
+	if (out == OUT_OK) {
+		d->ok = true;
+	} else if (out == OUT_ERROR &&
+	    strcmp(c->error.code, "InvalidSnapshot.NotFound") == 0) {
+		d->ok = true;       /* already gone: what we wanted */
+		d->gone = true;
+	} else {
+		d->in_use = out == OUT_ERROR &&
+		    strcmp(c->error.code, "InvalidSnapshot.InUse") == 0;
+		d->error = c->error;
+	}
+	tick(c->ec2);
+	call_free(c);
+}
+
+size_t
+ec2_delete_snapshots(struct ec2 *ec2, struct ec2_delete *deletes, size_t n)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ec2_delete *d = &deletes[i];
+		struct query *q = query_new("DeleteSnapshot", EC2_API_VERSION);
+		struct call *c;
+
+		d->ok = d->gone = d->in_use = false;
+		memset(&d->error, 0, sizeof(d->error));
+		if (q != NULL && query_add(q, "SnapshotId", d->snapshot) != 0) {
+			query_free(q);
+			q = NULL;
+		}
+		/* Deleting twice is harmless (the second finds nothing), so
+		 * a lost answer can simply be retried. */
+		if (q == NULL || (c = call_new(ec2, EC2_DELETE_SNAPSHOT, q, true,
+		    delete_done, d)) == NULL) {
+			error_set(&d->error, "NotAttempted",
+			    "cannot build the request", NULL);
+			continue;
+		}
+		submit(ec2, c);
+	}
+	run_all(ec2);
+	for (size_t i = 0; i < n; i++)
+		failed += !deletes[i].ok;
+	return failed;
+}

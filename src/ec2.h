@@ -1,0 +1,179 @@
+/*
+ * The EC2 actions ec2backup needs, batched and run concurrently.
+ *
+ * Each function here queues the calls one step needs (say, listing the
+ * snapshots of 10,000 volumes: 50 batches of 200 volumes, each paginated),
+ * runs them up to `jobs` at a time, and returns when all have ended.
+ * Underneath, every attempt is signed afresh, waits for a token from the
+ * client-side bucket of its EC2 throttling category, and is retried when
+ * the error code in the body (never the HTTP status alone) says a retry
+ * can help.  Credentials come from a callback, so this module does not
+ * know where they were found.
+ *
+ * Failures that concern one item (a volume's listing, one snapshot's
+ * delete) are recorded on that item and the rest go on.  Failures that
+ * make every further call pointless — credentials refused, EC2 not
+ * reachable at all — make the module "fatal": later calls fail at once,
+ * and ec2_fatal says why, so the run can stop before changing anything.
+ */
+#ifndef EC2BACKUP_EC2_H
+#define EC2BACKUP_EC2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inventory.h"
+#include "sigv4.h"
+
+#define EC2_API_VERSION "2016-11-15"
+/* Values per filter in one request: small enough for EC2's limits on
+ * request size, large enough that a run makes few calls. */
+#define EC2_BATCH 200
+
+enum ec2_action {
+	EC2_DESCRIBE_VOLUMES,
+	EC2_DESCRIBE_SNAPSHOTS,
+	EC2_DESCRIBE_IMAGES,
+	EC2_CREATE_SNAPSHOT,
+	EC2_DELETE_SNAPSHOT,
+	EC2_NACTIONS
+};
+
+/*
+ * Gives the credentials to sign with at time now (epoch seconds),
+ * refreshing them first if they are about to expire.  The strings stay
+ * valid until the next call.  Returns 0, or -1 with a reason in err.
+ */
+typedef int (*ec2_credentials_fn)(void *arg, int64_t now,
+    struct sigv4_credentials *out, char *err, size_t errlen);
+
+struct ec2_config {
+	const char *endpoint;        /* "https://ec2.eu-west-1.amazonaws.com" */
+	const char *region;          /* signing region */
+	ec2_credentials_fn credentials;
+	void *credentials_arg;
+	const char *credentials_source; /* named in auth errors */
+	const char *ca_bundle;       /* or NULL */
+	int jobs;                    /* requests in flight; 0: 8 */
+	long timeout_ms;             /* per attempt; 0: 60 s */
+	int64_t deadline_ms;         /* whole run, monotonic; 0: none */
+	int max_attempts;            /* per call for transient errors; 0: 5 */
+	double rate_scale;           /* multiplies the buckets' refill rate
+					(accounts with raised limits); 0: 1 */
+};
+
+/* What an item's last call ended with. */
+struct ec2_error {
+	char code[128];              /* EC2's code, or our word for a
+					transport or parse failure */
+	char message[512];
+	char request_id[128];
+};
+
+struct ec2_stats {
+	unsigned long calls[EC2_NACTIONS];   /* attempts sent */
+	unsigned long retries;
+	unsigned long throttled;             /* RequestLimitExceeded seen */
+	unsigned long long bytes;            /* response bytes parsed */
+};
+
+struct ec2;
+
+/*
+ * Returns a client, or NULL with a reason in err.  The configuration's
+ * strings are copied.  The caller frees it with ec2_free.
+ */
+struct ec2 *ec2_new(const struct ec2_config *cfg, char *err, size_t errlen);
+
+void ec2_free(struct ec2 *ec2);
+
+/* NULL, or why nothing more can be done (credentials refused, ...). */
+const char *ec2_fatal(const struct ec2 *ec2);
+
+const struct ec2_stats *ec2_stats(const struct ec2 *ec2);
+
+/*
+ * Marks the inventory volumes named by ids that EC2 still has
+ * (inv_volume.exists); the volumes are added to inv if missing.  Returns
+ * 0 when every batch was answered, -1 when some were not (those volumes
+ * keep exists false and complete false, and the reason was logged).
+ */
+int ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
+    const char *const *ids, size_t n);
+
+/*
+ * Adds to inv every volume that carries all the given tags (and is not
+ * deleted), marked as existing.  When out is not NULL, stores there a
+ * malloc'd array of the found volumes (the caller frees the array only)
+ * and its length in *nout.  Returns 0, or -1 when the listing failed.
+ */
+struct ec2_tag {
+	const char *key;
+	const char *value;
+};
+
+int ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
+    const struct ec2_tag *tags, size_t ntags, struct inv_volume ***out,
+    size_t *nout);
+
+/*
+ * Lists the snapshots (Owner=self) of the given inventory volumes into
+ * them.  A volume whose pages were all read is marked complete; a volume
+ * whose listing failed stays incomplete, its error logged.  Returns 0
+ * when all were complete, -1 otherwise.
+ */
+int ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
+    struct inv_volume *const *vols, size_t n);
+
+/*
+ * Finds the AMIs (Owner=self) that use any of the given snapshots and
+ * records one on each such snapshot (inv_snapshot.ami).  Returns 0, or -1
+ * when the answer is incomplete: the caller must then not delete any of
+ * them.
+ */
+int ec2_find_images(struct ec2 *ec2, struct inventory *inv,
+    struct inv_snapshot *const *snaps, size_t n);
+
+/* Calls fn(arg) each time a create or delete has ended, for a progress
+ * display; fn NULL turns it off. */
+void ec2_set_progress(struct ec2 *ec2, void (*fn)(void *arg), void *arg);
+
+/* One CreateSnapshot; filled in by ec2_create_snapshots. */
+struct ec2_create {
+	const char *volume;
+	const char *description;
+	const struct ec2_tag *tags;  /* written at creation, atomically */
+	size_t ntags;
+	/* Two of the tags that identify this snapshot, used to look for it
+	 * after an ambiguous failure before trying again. */
+	const char *owner_tag;       /* ec2backup:policy value */
+	const char *date_tag;        /* ec2backup:date value */
+
+	/* Results. */
+	bool ok;
+	bool found_after_retry;      /* it was created by an attempt whose
+					answer was lost */
+	char snapshot[INV_ID_MAX + 1];
+	struct ec2_error error;
+};
+
+/* Runs the creates concurrently.  Returns how many failed. */
+size_t ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates,
+    size_t n);
+
+/* One DeleteSnapshot; filled in by ec2_delete_snapshots. */
+struct ec2_delete {
+	const char *snapshot;
+	bool ok;                     /* deleted, or already gone */
+	bool gone;                   /* InvalidSnapshot.NotFound */
+	bool in_use;                 /* InvalidSnapshot.InUse: an AMI uses it */
+	struct ec2_error error;
+};
+
+/* Runs the deletes concurrently.  Returns how many failed (in_use
+ * included). */
+size_t ec2_delete_snapshots(struct ec2 *ec2, struct ec2_delete *deletes,
+    size_t n);
+
+#endif
