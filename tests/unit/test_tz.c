@@ -387,7 +387,6 @@ test_footer_rules(void **state)
 		{ "XXX-5:45", 20700 },
 		{ "<+0545>-5:45", 20700 },
 		{ "<-03>3", -10800 },
-		{ "CET-1CEST", 3600 },
 		{ "AAA+3:30BBB+2:30,M4.1.0/0,M10.5.6/23:59:59", -12600 },
 		{ "GMT0IST,M10.5.0,M3.5.0/1", 0 },
 	};
@@ -484,6 +483,33 @@ test_footer_v3(void **state)
 	}
 	tz_free(zone);
 
+	/*
+	 * DST without a rule: the US rules, as glibc and tzcode assume.
+	 * (Not compared with glibc, which reads freed memory on such a
+	 * footer.)  2030: 10 March and 3 November.
+	 */
+	len = make_tzif(buf, 3600, "CET-1CEST");
+	write_file(d, "NoRule", buf, len);
+	assert_int_equal(tz_load("NoRule", &zone, err, sizeof(err)), 0);
+	static const struct {
+		const char *at;
+		long off;
+	} nr[] = {
+		{ "2030-03-10T00:59:59Z", 3600 },
+		{ "2030-03-10T01:00:00Z", 7200 },
+		{ "2030-11-02T23:59:59Z", 7200 },
+		{ "2030-11-03T00:00:00Z", 3600 },
+	};
+	for (size_t i = 0; i < sizeof(nr) / sizeof(nr[0]); i++) {
+		int y, mo, dd, h, mi, se;
+		assert_int_equal(sscanf(nr[i].at, "%d-%d-%dT%d:%d:%dZ", &y,
+		    &mo, &dd, &h, &mi, &se), 6);
+		tz_to_local(zone, ymd_utc(y, mo, dd) + h * 3600 + mi * 60 + se,
+		    &tm);
+		assert_int_equal(tm.gmtoff, nr[i].off);
+	}
+	tz_free(zone);
+
 	/* No transitions at all: the footer rules every instant. */
 	len = make_tzif(buf, 7200, "EET-2EEST,M3.5.0/3,M10.5.0/4");
 	/* Rewrite both timecnt fields to 0 and drop the transitions. */
@@ -563,7 +589,7 @@ test_broken_files(void **state)
 	uint64_t seed = 7;
 	unsigned char *copy = malloc(zlen);
 	assert_non_null(copy);
-	for (int i = 0; i < 3000; i++) {
+	for (int i = 0; i < 2000; i++) {
 		memcpy(copy, zone_file, zlen);
 		for (int k = 0; k < 1 + (int)(rng_next(&seed) % 4); k++)
 			copy[rng_next(&seed) % zlen] =
@@ -614,7 +640,8 @@ test_broken_files(void **state)
 
 	/* Bad footers. */
 	static const char *const bad_rules[] = {
-		"EET", "EE-2", "EET-2EEST,M3.5.0/3", "EET-2EEST,M13.5.0,M10.5.0",
+		"EET", "EE-2", "EET-2EEST,M3.5.0/3",
+		"EET-2EEST,M13.5.0,M10.5.0",
 		"EET-2EEST,M3.6.0,M10.5.0", "EET-2EEST,M3.5.7,M10.5.0",
 		"EET-2EEST,J0,J365", "EET-2EEST,366,0", "EET-25",
 		"EET-2EEST,M3.5.0/168,M10.5.0", "EET-2EEST,M3.5.0,M10.5.0x",

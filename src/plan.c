@@ -1,0 +1,908 @@
+/*
+ * The planner: policy + inventory + now -> actions with reasons.
+ *
+ * Each volume is planned on its own.  Its snapshots are sorted into the
+ * ones the policy does not count (kept or warned about, with the reason)
+ * and the retention candidates: the snapshot this run creates, then the
+ * pending ones, then the completed ones, newest first.  The rules walk
+ * the candidates once; a candidate no rule keeps is deleted, unless it is
+ * not completed or is the newest completed, or safety holds deletions
+ * back.  Planning the candidates a second time without the new snapshot
+ * tells which deletions happen only because the new one takes a slot:
+ * those wait for the create.
+ *
+ * An action is a 40-byte record pointing into the inventory; its reason
+ * is rebuilt from the record when asked for, so a plan of a million
+ * snapshots stays small.
+ */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define PLAN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PLAN_PRINTF(a, b)
+#endif
+
+#define PLAN_NRULES 5              /* keep, daily, weekly, monthly, yearly */
+#define PLAN_NAME_TAG_MAX (16 + POLICY_NAME_MAX + TZ_DATE_MAX)
+
+/* Why an action is what it is; the reason text is built from this. */
+enum plan_why {
+	WHY_CREATE_NEW,            /* no snapshot for today */
+	WHY_CREATE_FAILED,         /* today's (snap) is in error */
+	WHY_SKIP_PENDING,          /* snap is pending */
+	WHY_SKIP_TODAY,            /* snap is today's */
+	WHY_RULES,                 /* kept by keep or retain (rank) */
+	WHY_NEWEST,                /* the newest completed */
+	WHY_PENDING,               /* pending, no rule keeps it */
+	WHY_UNTAGGED,              /* no owner tag, adopt is off */
+	WHY_OTHER_OWNER,           /* another policy's */
+	WHY_PROTECTED,
+	WHY_AMI,
+	WHY_STATE,                 /* recoverable or recovering */
+	WHY_ERROR,
+	WHY_UNKNOWN_STATE,
+	WHY_EXPIRED,               /* no rule keeps it: delete, or held */
+	WHY_VOLUME_GONE,
+	WHY_INCOMPLETE,
+	WHY_MAX_DELETES
+};
+
+enum {
+	F_NEEDS_CREATE = 1 << 0,
+	F_HELD_GONE = 1 << 1,      /* held: the volume no longer exists */
+	F_HELD_INCOMPLETE = 1 << 2,/* held: the listing is incomplete */
+	F_HELD_MAX = 1 << 3        /* held: max_deletes exceeded */
+};
+
+struct plan_rec {
+	const struct inv_snapshot *snap; /* for create and skip: the one
+					    named in the reason */
+	uint32_t vol;              /* index into plan->vols */
+	int32_t date;
+	uint32_t pos;              /* 1-based rank among the candidates */
+	uint16_t rank[PLAN_NRULES];/* 1-based rank in each rule, or 0 */
+	uint8_t kind;
+	uint8_t why;
+	uint8_t flags;
+};
+
+struct plan_vol {
+	const struct inv_volume *volume; /* NULL: the policy's own line */
+	const char *description;
+	size_t first;              /* index of its first action */
+	uint32_t pol;
+	int keep;
+};
+
+struct plan_pol {
+	const struct policy *policy;
+	int32_t today;
+	size_t ndeletes;           /* planned before max_deletes applied */
+	char date[TZ_DATE_MAX];
+	char name_tag[PLAN_NAME_TAG_MAX];
+	struct plan_tag *tags;
+	size_t ntags;
+};
+
+struct plan {
+	int64_t now;
+	struct plan_rec *recs;
+	size_t nrecs, caprecs;
+	struct plan_vol *vols;
+	size_t nvols, capvols;
+	struct plan_pol **pols;
+	size_t npols, cappols;
+	struct plan_summary sum;
+};
+
+/* A retention candidate while one volume is planned. */
+struct plan_cand {
+	const struct inv_snapshot *snap; /* NULL: the snapshot to create */
+	int32_t day;
+	uint16_t rank[PLAN_NRULES];
+	bool kept_alone;           /* kept were nothing created */
+};
+
+static const char *const kind_names[] = {
+	[PLAN_CREATE] = "create",
+	[PLAN_SKIP] = "skip",
+	[PLAN_KEEP] = "keep",
+	[PLAN_DELETE] = "delete",
+	[PLAN_WARN] = "warn",
+};
+
+const char *
+plan_kind_name(enum plan_kind kind)
+{
+	if ((unsigned)kind > PLAN_WARN)
+		return "?";
+	return kind_names[kind];
+}
+
+struct plan *
+plan_new(int64_t now)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		p->now = now;
+	return p;
+}
+
+void
+plan_free(struct plan *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->npols; i++) {
+		free(p->pols[i]->tags);
+		free(p->pols[i]);
+	}
+	free(p->pols);
+	free(p->vols);
+	free(p->recs);
+	free(p);
+}
+
+int64_t
+plan_now(const struct plan *p)
+{
+	return p->now;
+}
+
+size_t
+plan_nactions(const struct plan *p)
+{
+	return p->nrecs;
+}
+
+void
+plan_summary(const struct plan *p, struct plan_summary *out)
+{
+	*out = p->sum;
+}
+
+/* Grows *arr to hold need more elements of size sz; 0 or -1 (ENOMEM). */
+static int
+plan_reserve(void **arr, size_t *cap, size_t n, size_t need, size_t sz)
+{
+	size_t want;
+	void *q;
+
+	if (need > SIZE_MAX / sz - n)
+		goto nomem;
+	if (n + need <= *cap)
+		return 0;
+	want = n + need;
+	if (*cap > 0 && want < *cap + *cap / 2 && *cap + *cap / 2 <
+	    SIZE_MAX / sz)
+		want = *cap + *cap / 2;
+	q = realloc(*arr, want * sz);
+	if (q == NULL)
+		goto nomem;
+	*arr = q;
+	*cap = want;
+	return 0;
+nomem:
+	errno = ENOMEM;
+	return -1;
+}
+
+static int32_t
+plan_clamp_day(int64_t day)
+{
+	/* INT32_MIN is INV_NO_DATE. */
+	if (day <= INT32_MIN)
+		return INT32_MIN + 1;
+	if (day > INT32_MAX)
+		return INT32_MAX;
+	return (int32_t)day;
+}
+
+/* Rule 2: the ec2backup:date tag, else the start time's local day. */
+static int32_t
+plan_day(const struct tz *zone, const struct inv_snapshot *s)
+{
+	if (s->date != INV_NO_DATE)
+		return s->date;
+	return plan_clamp_day(tz_local_day(zone, s->start));
+}
+
+static bool
+plan_owns(const struct policy *policy, const struct inv_snapshot *s)
+{
+	if (s->owner == NULL)
+		return policy->adopt;
+	return strcmp(s->owner, policy->name) == 0;
+}
+
+/* Newest first, ties by id; the address keeps duplicates in order. */
+static int
+plan_cmp_snap(const struct inv_snapshot *a, const struct inv_snapshot *b)
+{
+	int c;
+
+	if (a->start != b->start)
+		return a->start > b->start ? -1 : 1;
+	c = strcmp(a->id, b->id);
+	if (c != 0)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+static int
+plan_cmp_cand(const void *va, const void *vb)
+{
+	const struct plan_cand *a = va, *b = vb;
+	bool pa = a->snap->state == INV_PENDING;
+	bool pb = b->snap->state == INV_PENDING;
+
+	if (pa != pb)
+		return pa ? -1 : 1;
+	return plan_cmp_snap(a->snap, b->snap);
+}
+
+/* The snapshot an action shows: create and skip only name theirs. */
+static const struct inv_snapshot *
+plan_shown(const struct plan_rec *r)
+{
+	return r->kind == PLAN_CREATE || r->kind == PLAN_SKIP ? NULL : r->snap;
+}
+
+static int
+plan_cmp_rec(const void *va, const void *vb)
+{
+	const struct plan_rec *a = va, *b = vb;
+	const struct inv_snapshot *sa = plan_shown(a), *sb = plan_shown(b);
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((sa == NULL) != (sb == NULL))
+		return sa == NULL ? -1 : 1;
+	if (sa == NULL)
+		return (a->why > b->why) - (a->why < b->why);
+	if (a->date != b->date)
+		return a->date > b->date ? -1 : 1;
+	return plan_cmp_snap(sa, sb);
+}
+
+static int
+plan_cmp_input(const void *va, const void *vb)
+{
+	const struct plan_input *a = *(const struct plan_input *const *)va;
+	const struct plan_input *b = *(const struct plan_input *const *)vb;
+
+	return strcmp(a->volume->id, b->volume->id);
+}
+
+/*
+ * Applies keep and the retain rules to c[0..n), newest first, storing each
+ * candidate's rank in every rule that keeps it.  A period rule keeps a
+ * candidate whose period differs from the last one that rule kept, while
+ * it has count left (restic's forget).
+ */
+static void
+plan_retain(struct plan_cand *c, size_t n, int keep,
+    const struct policy_retain *r)
+{
+	const int count[4] = { r->daily, r->weekly, r->monthly, r->yearly };
+	bool calendar = r->monthly > 0 || r->yearly > 0;
+	int64_t last[4] = { 0, 0, 0, 0 };
+	int used[4] = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t key[4];
+		int y = 0, m = 0, d;
+
+		if (calendar)
+			tz_civil_from_days(c[i].day, &y, &m, &d);
+		key[0] = c[i].day;
+		/* ISO weeks start on Monday; 1970-01-01 was a Thursday. */
+		key[1] = c[i].day - ((c[i].day % 7 + 7 + 3) % 7);
+		key[2] = (int64_t)y * 12 + m;
+		key[3] = y;
+		c[i].rank[0] = i < (size_t)keep ? (uint16_t)(i + 1) : 0;
+		for (int k = 0; k < 4; k++) {
+			c[i].rank[k + 1] = 0;
+			if (used[k] == count[k] ||
+			    (used[k] > 0 && key[k] == last[k]))
+				continue;
+			last[k] = key[k];
+			c[i].rank[k + 1] = (uint16_t)++used[k];
+		}
+	}
+}
+
+static bool
+plan_ranked(const uint16_t rank[PLAN_NRULES])
+{
+	for (int k = 0; k < PLAN_NRULES; k++)
+		if (rank[k] != 0)
+			return true;
+	return false;
+}
+
+/* Appends a record; the caller reserved room for it. */
+static struct plan_rec *
+plan_push(struct plan *p, uint32_t vol, enum plan_kind kind,
+    enum plan_why why, const struct inv_snapshot *snap, int32_t date)
+{
+	struct plan_rec *r = &p->recs[p->nrecs++];
+
+	memset(r, 0, sizeof(*r));
+	r->snap = snap;
+	r->vol = vol;
+	r->date = date;
+	r->kind = (uint8_t)kind;
+	r->why = (uint8_t)why;
+	return r;
+}
+
+/* Plans one volume: appends its records, unsorted. */
+static void
+plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
+    struct plan_cand *cand)
+{
+	const struct plan_vol *v = &p->vols[volx];
+	struct plan_pol *pol = p->pols[v->pol];
+	const struct policy *policy = pol->policy;
+	const struct inv_volume *iv = v->volume;
+	const struct inv_snapshot *pending = NULL, *today = NULL;
+	const struct inv_snapshot *failed = NULL, *newest = NULL;
+	uint8_t hold = !iv->exists ? F_HELD_GONE :
+	    !iv->complete ? F_HELD_INCOMPLETE : 0;
+	size_t ncand = 0, first;
+	bool creating = false;
+
+	for (size_t i = 0; i < iv->nsnapshots; i++) {
+		const struct inv_snapshot *s = &iv->snapshots[i];
+		int32_t day = plan_day(zone, s);
+		bool mine = plan_owns(policy, s);
+		enum plan_kind kind = PLAN_KEEP;
+		enum plan_why why;
+
+		/* Rule 3: what exists for today, or is still running. */
+		if (mine && s->state == INV_PENDING &&
+		    (pending == NULL || plan_cmp_snap(s, pending) < 0))
+			pending = s;
+		if (mine && day == pol->today &&
+		    (s->state == INV_COMPLETED ||
+		    s->state == INV_RECOVERING) &&
+		    (today == NULL || plan_cmp_snap(s, today) < 0))
+			today = s;
+		if (mine && day == pol->today && s->state == INV_ERROR &&
+		    (failed == NULL || plan_cmp_snap(s, failed) < 0))
+			failed = s;
+
+		if (!mine) {
+			why = s->owner != NULL ? WHY_OTHER_OWNER :
+			    WHY_UNTAGGED;
+		} else if (s->state == INV_ERROR) {
+			kind = PLAN_WARN;
+			why = WHY_ERROR;
+		} else if (s->state != INV_PENDING &&
+		    s->state != INV_COMPLETED &&
+		    s->state != INV_RECOVERABLE &&
+		    s->state != INV_RECOVERING) {
+			kind = PLAN_WARN;
+			why = WHY_UNKNOWN_STATE;
+		} else if (s->flags & INV_PROTECTED) {
+			why = WHY_PROTECTED;
+		} else if (s->ami != NULL) {
+			why = WHY_AMI;
+		} else if (s->state == INV_PENDING ||
+		    s->state == INV_COMPLETED) {
+			cand[1 + ncand].snap = s;
+			cand[1 + ncand].day = day;
+			ncand++;
+			continue;
+		} else {
+			why = WHY_STATE;
+		}
+		plan_push(p, volx, kind, why, s, day);
+	}
+
+	if (!iv->exists) {
+		plan_push(p, volx, PLAN_WARN, WHY_VOLUME_GONE, NULL,
+		    pol->today);
+	} else {
+		if (pending != NULL)
+			plan_push(p, volx, PLAN_SKIP, WHY_SKIP_PENDING,
+			    pending, pol->today);
+		else if (today != NULL)
+			plan_push(p, volx, PLAN_SKIP, WHY_SKIP_TODAY, today,
+			    pol->today);
+		else if (iv->complete)
+			creating = true;
+		/* Incomplete: today's snapshot may be on a page not read,
+		 * and a second snapshot a day is not ours to make. */
+		if (!iv->complete)
+			plan_push(p, volx, PLAN_WARN, WHY_INCOMPLETE, NULL,
+			    pol->today);
+	}
+
+	qsort(cand + 1, ncand, sizeof(*cand), plan_cmp_cand);
+	for (size_t i = 1; i <= ncand; i++) {
+		if (cand[i].snap->state == INV_COMPLETED) {
+			newest = cand[i].snap;
+			break;
+		}
+	}
+	first = 1;
+	if (creating) {
+		/* Without the new snapshot first, to tell which deletions
+		 * only its slot causes. */
+		plan_retain(cand + 1, ncand, v->keep, &policy->retain);
+		for (size_t i = 1; i <= ncand; i++)
+			cand[i].kept_alone = plan_ranked(cand[i].rank);
+		cand[0].snap = NULL;
+		cand[0].day = pol->today;
+		first = 0;
+	}
+	plan_retain(cand + first, ncand + 1 - first, v->keep,
+	    &policy->retain);
+	if (creating) {
+		struct plan_rec *r = plan_push(p, volx, PLAN_CREATE,
+		    failed != NULL ? WHY_CREATE_FAILED : WHY_CREATE_NEW,
+		    failed, pol->today);
+		r->pos = 1;
+		memcpy(r->rank, cand[0].rank, sizeof(r->rank));
+	}
+
+	for (size_t i = 1; i <= ncand; i++) {
+		const struct plan_cand *c = &cand[i];
+		struct plan_rec *r;
+		enum plan_kind kind = PLAN_KEEP;
+		enum plan_why why = WHY_EXPIRED;
+		uint8_t flags = 0;
+
+		if (plan_ranked(c->rank))
+			why = WHY_RULES;
+		else if (c->snap->state == INV_PENDING)
+			why = WHY_PENDING;
+		else if (c->snap == newest)
+			why = WHY_NEWEST;
+		else if (hold != 0)
+			flags = hold;
+		else {
+			kind = PLAN_DELETE;
+			if (creating && c->kept_alone)
+				flags = F_NEEDS_CREATE;
+			pol->ndeletes++;
+		}
+		r = plan_push(p, volx, kind, why, c->snap, c->day);
+		r->pos = (uint32_t)(i + 1 - first);
+		r->flags = flags;
+		memcpy(r->rank, c->rank, sizeof(r->rank));
+	}
+}
+
+/* The tags of the policy's creates, built once for all its volumes. */
+static int
+plan_make_tags(struct plan_pol *pol)
+{
+	const struct policy *policy = pol->policy;
+	bool named = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < policy->nsnapshot_tags; i++)
+		if (strcmp(policy->snapshot_tags[i].key, "Name") == 0)
+			named = true;
+	pol->tags = calloc(3 + policy->nsnapshot_tags, sizeof(*pol->tags));
+	if (pol->tags == NULL)
+		return -1;
+	pol->tags[n++] = (struct plan_tag){ POLICY_TAG_OWNER, policy->name };
+	pol->tags[n++] = (struct plan_tag){ POLICY_TAG_DATE, pol->date };
+	if (!named)
+		pol->tags[n++] = (struct plan_tag){ "Name", pol->name_tag };
+	for (size_t i = 0; i < policy->nsnapshot_tags; i++) {
+		const struct policy_tag *t = &policy->snapshot_tags[i];
+		/* Ownership and date are the tool's; never overridden. */
+		if (strcmp(t->key, POLICY_TAG_OWNER) == 0 ||
+		    strcmp(t->key, POLICY_TAG_DATE) == 0)
+			continue;
+		pol->tags[n++] = (struct plan_tag){ t->key, t->value };
+	}
+	pol->ntags = n;
+	return 0;
+}
+
+static bool
+plan_valid(const struct policy *policy, const struct plan_input *vols,
+    size_t nvols)
+{
+	const struct policy_retain *r = &policy->retain;
+
+	if (policy->name == NULL || (vols == NULL && nvols > 0) ||
+	    policy->keep < POLICY_KEEP_MIN || policy->keep > POLICY_KEEP_MAX)
+		return false;
+	if (r->daily < 0 || r->daily > POLICY_RETAIN_MAX || r->weekly < 0 ||
+	    r->weekly > POLICY_RETAIN_MAX || r->monthly < 0 ||
+	    r->monthly > POLICY_RETAIN_MAX || r->yearly < 0 ||
+	    r->yearly > POLICY_RETAIN_MAX)
+		return false;
+	for (size_t i = 0; i < nvols; i++) {
+		if (vols[i].volume == NULL || vols[i].keep < 0 ||
+		    vols[i].keep > POLICY_KEEP_MAX ||
+		    (vols[i].volume->snapshots == NULL &&
+		    vols[i].volume->nsnapshots > 0))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Plans the volumes (sorted by id) of the policy just added as pols[polx]
+ * into room reserved beforehand, then applies max_deletes, sorts each
+ * volume's actions and counts them.  Cannot fail.
+ */
+static void
+plan_fill(struct plan *p, uint32_t polx, const struct tz *zone,
+    const struct plan_input *const *order, size_t nvols,
+    struct plan_cand *cand)
+{
+	struct plan_pol *pol = p->pols[polx];
+	const struct policy *policy = pol->policy;
+	size_t rec0 = p->nrecs, vol0 = p->nvols;
+
+	for (size_t i = 0; i < nvols; i++) {
+		struct plan_vol *v = &p->vols[p->nvols];
+
+		v->volume = order[i]->volume;
+		v->description = order[i]->description;
+		v->keep = order[i]->keep > 0 ? order[i]->keep : policy->keep;
+		v->pol = polx;
+		v->first = p->nrecs;
+		plan_volume(p, (uint32_t)p->nvols++, zone, cand);
+	}
+	if (policy->max_deletes >= 0 &&
+	    pol->ndeletes > (unsigned long)policy->max_deletes) {
+		/* So many deletions suggest a mistake somewhere (a wrong
+		 * keep, a changed zone): none of the policy's happen. */
+		for (size_t i = rec0; i < p->nrecs; i++) {
+			if (p->recs[i].kind != PLAN_DELETE)
+				continue;
+			p->recs[i].kind = PLAN_KEEP;
+			p->recs[i].flags = F_HELD_MAX;
+		}
+		p->vols[p->nvols] = (struct plan_vol){ .volume = NULL,
+		    .first = p->nrecs, .pol = polx };
+		plan_push(p, (uint32_t)p->nvols++, PLAN_WARN,
+		    WHY_MAX_DELETES, NULL, pol->today);
+	}
+	for (size_t v = vol0; v < p->nvols; v++) {
+		size_t end = v + 1 < p->nvols ? p->vols[v + 1].first :
+		    p->nrecs;
+		qsort(p->recs + p->vols[v].first, end - p->vols[v].first,
+		    sizeof(*p->recs), plan_cmp_rec);
+	}
+	for (size_t i = rec0; i < p->nrecs; i++) {
+		switch ((enum plan_kind)p->recs[i].kind) {
+		case PLAN_CREATE: p->sum.create++; break;
+		case PLAN_SKIP: p->sum.skip++; break;
+		case PLAN_KEEP: p->sum.keep++; break;
+		case PLAN_DELETE: p->sum.delete++; break;
+		case PLAN_WARN: p->sum.warn++; break;
+		}
+	}
+}
+
+int
+plan_add_policy(struct plan *p, const struct policy *policy,
+    const struct tz *zone, const struct plan_input *vols, size_t nvols)
+{
+	const struct plan_input **order = NULL;
+	struct plan_cand *cand = NULL;
+	struct plan_pol *pol = NULL;
+	size_t nsnaps = 0, maxsnaps = 0;
+	int err = EINVAL;
+
+	if (!plan_valid(policy, vols, nvols))
+		goto fail;
+	err = ENOMEM;
+	for (size_t i = 0; i < nvols; i++) {
+		size_t n = vols[i].volume->nsnapshots;
+		if (n > SIZE_MAX / 4 - nsnaps || n >= UINT32_MAX)
+			goto fail;
+		nsnaps += n;
+		if (n > maxsnaps)
+			maxsnaps = n;
+	}
+	if (nvols >= UINT32_MAX - 1 - p->nvols || p->npols >= UINT32_MAX)
+		goto fail;
+
+	/* Volumes by id; a volume listed twice would be planned twice. */
+	order = malloc((nvols ? nvols : 1) * sizeof(*order));
+	if (order == NULL)
+		goto fail;
+	for (size_t i = 0; i < nvols; i++)
+		order[i] = &vols[i];
+	qsort(order, nvols, sizeof(*order), plan_cmp_input);
+	for (size_t i = 1; i < nvols; i++) {
+		if (strcmp(order[i]->volume->id, order[i - 1]->volume->id) ==
+		    0) {
+			err = EINVAL;
+			goto fail;
+		}
+	}
+
+	pol = calloc(1, sizeof(*pol));
+	cand = malloc((maxsnaps + 1) * sizeof(*cand));
+	if (pol == NULL || cand == NULL)
+		goto fail;
+	pol->policy = policy;
+	pol->today = plan_clamp_day(tz_local_day(zone, p->now));
+	tz_format_date(pol->today, pol->date);
+	snprintf(pol->name_tag, sizeof(pol->name_tag), "ec2backup %s %s",
+	    policy->name, pol->date);
+	if (plan_make_tags(pol) == -1)
+		goto fail;
+	/* Every snapshot once, a create or skip and a warning per volume,
+	 * one policy warning: once this is reserved nothing can fail. */
+	if (plan_reserve((void **)&p->recs, &p->caprecs, p->nrecs,
+	    nsnaps + 2 * nvols + 1, sizeof(*p->recs)) == -1 ||
+	    plan_reserve((void **)&p->vols, &p->capvols, p->nvols, nvols + 1,
+	    sizeof(*p->vols)) == -1 ||
+	    plan_reserve((void **)&p->pols, &p->cappols, p->npols, 1,
+	    sizeof(*p->pols)) == -1)
+		goto fail;
+
+	p->pols[p->npols++] = pol;
+	plan_fill(p, (uint32_t)(p->npols - 1), zone, order, nvols, cand);
+	free(order);
+	free(cand);
+	return 0;
+fail:
+	if (pol != NULL)
+		free(pol->tags);
+	free(pol);
+	free(cand);
+	free(order);
+	errno = err;
+	return -1;
+}
+
+void
+plan_action_get(const struct plan *p, size_t i, struct plan_action *out)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct plan_vol *v = &p->vols[r->vol];
+	const struct inv_snapshot *s = plan_shown(r);
+
+	out->policy = p->pols[v->pol]->policy->name;
+	out->volume = v->volume != NULL ? v->volume->id : NULL;
+	out->snapshot = s != NULL ? s->id : NULL;
+	out->kind = (enum plan_kind)r->kind;
+	out->date = r->date;
+	out->start = s != NULL ? s->start : p->now;
+	out->state = s != NULL ? (enum inv_state)s->state : INV_UNKNOWN;
+	out->needs_create = (r->flags & F_NEEDS_CREATE) != 0;
+	out->create_index = out->needs_create ? v->first : 0;
+}
+
+/* --- reasons --- */
+
+struct plan_buf {
+	char *buf;
+	size_t len;                /* room in buf */
+	size_t n;                  /* untruncated length so far */
+};
+
+static void PLAN_PRINTF(2, 3)
+plan_buf_add(struct plan_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(b->n < b->len ? b->buf + b->n : NULL,
+	    b->n < b->len ? b->len - b->n : 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		b->n += (size_t)r;
+}
+
+static const char *
+plan_ordinal(unsigned long n)
+{
+	if (n % 100 >= 11 && n % 100 <= 13)
+		return "th";
+	switch (n % 10) {
+	case 1: return "st";
+	case 2: return "nd";
+	case 3: return "rd";
+	default: return "th";
+	}
+}
+
+static const char *const rule_names[PLAN_NRULES] = {
+	"keep", "daily", "weekly", "monthly", "yearly"
+};
+
+/* "keep #2, daily #2, weekly #1" */
+static void
+plan_why_rules(struct plan_buf *b, const struct plan_rec *r)
+{
+	const char *sep = "";
+
+	for (int k = 0; k < PLAN_NRULES; k++) {
+		if (r->rank[k] == 0)
+			continue;
+		plan_buf_add(b, "%s%s #%u", sep, rule_names[k],
+		    (unsigned)r->rank[k]);
+		sep = ", ";
+	}
+}
+
+static void
+plan_why_expired(struct plan_buf *b, const struct plan_rec *r,
+    const struct plan_vol *v, const struct plan_pol *pol)
+{
+	const struct policy *policy = pol->policy;
+	const int count[4] = { policy->retain.daily, policy->retain.weekly,
+	    policy->retain.monthly, policy->retain.yearly };
+	bool any = false;
+
+	if (r->flags & F_HELD_GONE)
+		plan_buf_add(b, "held (volume not found): ");
+	else if (r->flags & F_HELD_INCOMPLETE)
+		plan_buf_add(b, "held (listing incomplete): ");
+	else if (r->flags & F_HELD_MAX)
+		plan_buf_add(b, "held (max_deletes=%ld exceeded): ",
+		    policy->max_deletes);
+	plan_buf_add(b, "beyond keep=%d (%lu%s newest)", v->keep,
+	    (unsigned long)r->pos, plan_ordinal(r->pos));
+	for (int k = 0; k < 4; k++) {
+		if (count[k] == 0)
+			continue;
+		plan_buf_add(b, "%s%s=%d", any ? ", " : ", not kept by ",
+		    rule_names[k + 1], count[k]);
+		any = true;
+	}
+	if (!any)
+		plan_buf_add(b, ", no retain rule");
+	if (r->flags & F_NEEDS_CREATE)
+		plan_buf_add(b, "; waits for today's snapshot");
+}
+
+size_t
+plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct plan_vol *v = &p->vols[r->vol];
+	const struct plan_pol *pol = p->pols[v->pol];
+	struct plan_buf b = { buf, len, 0 };
+
+	if (len > 0)
+		buf[0] = '\0';
+	switch ((enum plan_why)r->why) {
+	case WHY_CREATE_NEW:
+		plan_buf_add(&b, "no snapshot for today yet; takes ");
+		plan_why_rules(&b, r);
+		break;
+	case WHY_CREATE_FAILED:
+		plan_buf_add(&b, "today's snapshot %s failed (state error); "
+		    "takes ", r->snap->id);
+		plan_why_rules(&b, r);
+		break;
+	case WHY_SKIP_PENDING:
+		plan_buf_add(&b, "pending snapshot %s in progress",
+		    r->snap->id);
+		break;
+	case WHY_SKIP_TODAY:
+		plan_buf_add(&b, "today's snapshot %s exists", r->snap->id);
+		break;
+	case WHY_RULES:
+		plan_why_rules(&b, r);
+		break;
+	case WHY_NEWEST:
+		plan_buf_add(&b, "newest completed snapshot, kept until a "
+		    "newer one completes");
+		break;
+	case WHY_PENDING:
+		plan_buf_add(&b, "pending, only completed snapshots are "
+		    "deleted");
+		break;
+	case WHY_UNTAGGED:
+		plan_buf_add(&b, "not owned by policy %s (no %s tag, adopt "
+		    "is off)", pol->policy->name, POLICY_TAG_OWNER);
+		break;
+	case WHY_OTHER_OWNER:
+		plan_buf_add(&b, "owned by policy %s", r->snap->owner);
+		break;
+	case WHY_PROTECTED:
+		plan_buf_add(&b, "protected");
+		break;
+	case WHY_AMI:
+		plan_buf_add(&b, "used by %s", r->snap->ami);
+		break;
+	case WHY_STATE:
+		plan_buf_add(&b, "%s, not counted",
+		    inv_state_name((enum inv_state)r->snap->state));
+		break;
+	case WHY_ERROR:
+		plan_buf_add(&b, "state error: not counted, never deleted "
+		    "automatically");
+		break;
+	case WHY_UNKNOWN_STATE:
+		plan_buf_add(&b, "unknown state: not counted, never deleted");
+		break;
+	case WHY_EXPIRED:
+		plan_why_expired(&b, r, v, pol);
+		break;
+	case WHY_VOLUME_GONE:
+		plan_buf_add(&b, "volume not found: nothing created or "
+		    "deleted, %zu snapshot%s kept", v->volume->nsnapshots,
+		    v->volume->nsnapshots == 1 ? "" : "s");
+		break;
+	case WHY_INCOMPLETE:
+		plan_buf_add(&b, "snapshot listing incomplete: nothing "
+		    "created or deleted");
+		break;
+	case WHY_MAX_DELETES:
+		plan_buf_add(&b, "%zu %s max_deletes=%ld: none deleted",
+		    pol->ndeletes, pol->ndeletes == 1 ? "deletion exceeds" :
+		    "deletions exceed", pol->policy->max_deletes);
+		break;
+	}
+	return b.n;
+}
+
+/* --- creates --- */
+
+const struct plan_tag *
+plan_create_tags(const struct plan *p, size_t i, size_t *ntags)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct plan_pol *pol;
+
+	if (r->kind != PLAN_CREATE) {
+		*ntags = 0;
+		return NULL;
+	}
+	pol = p->pols[p->vols[r->vol].pol];
+	*ntags = pol->ntags;
+	return pol->tags;
+}
+
+int
+plan_create_description(const struct plan *p, size_t i, char *buf,
+    size_t len)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct plan_vol *v = &p->vols[r->vol];
+	const struct plan_pol *pol = p->pols[v->pol];
+	int n;
+
+	if (r->kind != PLAN_CREATE || len == 0)
+		return -1;
+	if (v->description != NULL)
+		n = snprintf(buf, len, "%s", v->description);
+	else
+		n = snprintf(buf, len, "ec2backup %s %s %s",
+		    pol->policy->name, v->volume->id, pol->date);
+	if (n > 0 && (size_t)n >= len) {
+		/* Cut before a UTF-8 sequence the truncation split. */
+		size_t end = len - 1, k = 0;
+		while (k < 3 && end > 0 &&
+		    ((unsigned char)buf[end - 1] & 0xc0) == 0x80) {
+			end--;
+			k++;
+		}
+		if (end > 0) {
+			unsigned char lead = (unsigned char)buf[end - 1];
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 :
+			    lead >= 0xc0 ? 2 : 1;
+			if (need > k + 1)
+				buf[end - 1] = '\0';
+		}
+	}
+	return 0;
+}
