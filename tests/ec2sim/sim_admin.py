@@ -1,0 +1,383 @@
+"""The test-control interface: JSON over HTTP under /_sim/, unsigned.
+
+Each handler takes the parsed JSON body (or the query for GETs) and returns
+a JSON-able object; a ValueError becomes a 400 reply naming the problem.
+"""
+
+import urllib.parse
+
+import sim_xml
+from sim_control import BUCKETS
+from sim_ec2 import ACTIONS, check_tags, Ec2Error
+from sim_store import parse_time, tags_from
+
+
+def _number(obj, name, default=None, minimum=None):
+    v = obj.get(name, default)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError("%s must be a number" % name)
+    if minimum is not None and v < minimum:
+        raise ValueError("%s must be at least %s" % (name, minimum))
+    return v
+
+
+def _check_tag_tuple(tags, what):
+    try:
+        check_tags(list(tags))
+    except Ec2Error as e:
+        raise ValueError("%s: %s" % (what, e.message)) from None
+
+
+class Admin:
+    def __init__(self, sim):
+        self.sim = sim
+        self.routes = {
+            ("GET", "health"): self.health,
+            ("POST", "seed"): self.seed,
+            ("POST", "ami"): self.ami,
+            ("GET", "clock"): self.clock,
+            ("POST", "clock"): self.clock,
+            ("POST", "complete"): self.complete,
+            ("GET", "log"): self.log,
+            ("GET", "counters"): self.counters,
+            ("GET", "state"): self.state,
+            ("GET", "faults"): self.faults,
+            ("POST", "faults"): self.faults,
+            ("DELETE", "faults"): self.faults_clear,
+            ("GET", "revoke"): self.revoke,
+            ("POST", "revoke"): self.revoke,
+            ("GET", "credentials"): self.credentials,
+            ("POST", "credentials"): self.credentials,
+            ("GET", "throttle"): self.throttle,
+            ("POST", "throttle"): self.throttle,
+            ("GET", "config"): self.config,
+            ("POST", "config"): self.config,
+            ("POST", "reset"): self.reset,
+            ("POST", "shutdown"): self.shutdown,
+        }
+
+    def handle(self, method, name, query, body):
+        """Returns (status, JSON-able object)."""
+        route = self.routes.get((method, name))
+        if route is None:
+            if any(n == name for _, n in self.routes):
+                return 405, {"error": "method %s not allowed on /_sim/%s" % (method, name)}
+            return 404, {"error": "no such admin call /_sim/%s" % name,
+                         "calls": sorted({n for _, n in self.routes})}
+        if method == "GET":
+            arg = {k: v for k, v in urllib.parse.parse_qsl(query)}
+        else:
+            arg = body if body is not None else {}
+            if not isinstance(arg, dict):
+                return 400, {"error": "the body must be a JSON object"}
+        try:
+            return 200, route(arg)
+        except KeyError as e:
+            return 400, {"error": "missing field %s" % e.args[0]}
+        except (ValueError, TypeError) as e:
+            return 400, {"error": str(e)}
+
+    # -- seeding -------------------------------------------------------
+
+    def health(self, _):
+        return {"ok": True, "now": sim_xml.iso_ms(self.sim.clock.now())}
+
+    def seed(self, body):
+        """Add volumes, snapshots, images and/or a generated fleet."""
+        unknown = set(body) - {"volumes", "snapshots", "images", "amis",
+                               "generate", "replace"}
+        if unknown:
+            raise ValueError("unknown seed key(s): %s" % ", ".join(sorted(unknown)))
+        sim = self.sim
+        store = sim.store
+        now = sim.clock.now()
+        out = {"volumes": [], "snapshots": [], "images": []}
+        with store.lock:
+            if body.get("replace"):
+                sim.clear_resources()
+            for v in body.get("volumes", []):
+                out["volumes"].append(self._volume(v, now).id)
+            for s in body.get("snapshots", []):
+                out["snapshots"].append(self._snapshot(s, now).id)
+            for img in body.get("images", []) + body.get("amis", []):
+                out["images"].append(self._image(img, now).id)
+            gen = body.get("generate")
+            if gen is not None:
+                out["generated"] = self._generate(gen, now)
+        return out
+
+    def _volume(self, v, now):
+        known = {"id", "size", "state", "type", "availability_zone",
+                 "encrypted", "create_time", "tags", "instance_id", "device",
+                 "snapshot_id"}
+        bad = set(v) - known
+        if bad:
+            raise ValueError("unknown volume field(s): %s" % ", ".join(sorted(bad)))
+        tags = tags_from(v.get("tags"))
+        _check_tag_tuple(tags, "volume tags")
+        store = self.sim.store
+        vid = v.get("id") or self.sim.new_id("vol", lambda i: i in store.volumes)
+        return store.add_volume(
+            vid, size=int(v.get("size", 8)), state=v.get("state", "in-use"),
+            az=v.get("availability_zone"), vtype=v.get("type", "gp3"),
+            encrypted=bool(v.get("encrypted", False)),
+            create_time=parse_time(v.get("create_time", -86400 * 30), now),
+            tags=tags, snapshot_id=v.get("snapshot_id", ""),
+            instance_id=v.get("instance_id"), device=v.get("device"))
+
+    def _snapshot(self, s, now):
+        known = {"id", "volume", "volume_id", "state", "start_time",
+                 "completion_time", "tags", "description", "owner",
+                 "owner_alias", "size", "encrypted", "progress", "public",
+                 "status_message"}
+        bad = set(s) - known
+        if bad:
+            raise ValueError("unknown snapshot field(s): %s" % ", ".join(sorted(bad)))
+        store = self.sim.store
+        vol = s.get("volume", s.get("volume_id"))
+        if not vol:
+            raise ValueError("a snapshot needs 'volume'")
+        tags = tags_from(s.get("tags"))
+        _check_tag_tuple(tags, "snapshot tags")
+        sid = s.get("id") or self.sim.new_id(
+            "snap", lambda i: i in store.snapshots or i in store.pending)
+        start = parse_time(s.get("start_time", 0), now)
+        completion = s.get("completion_time")
+        return store.add_snapshot(
+            sid, vol, state=s.get("state", "completed"), start=start,
+            progress=s.get("progress"), owner=s.get("owner"),
+            description=s.get("description", ""), size=s.get("size"),
+            encrypted=s.get("encrypted"), tags=tags, public=s.get("public"),
+            alias=s.get("owner_alias"),
+            completion=parse_time(completion, now) if completion is not None else None,
+            message=s.get("status_message"))
+
+    def _image(self, img, now):
+        known = {"id", "name", "snapshot_ids", "owner", "owner_alias", "public",
+                 "tags", "description", "creation_date"}
+        bad = set(img) - known
+        if bad:
+            raise ValueError("unknown image field(s): %s" % ", ".join(sorted(bad)))
+        store = self.sim.store
+        sids = img.get("snapshot_ids")
+        if not sids or not isinstance(sids, list):
+            raise ValueError("an image needs a non-empty 'snapshot_ids' list")
+        iid = img.get("id") or self.sim.new_id("ami", lambda i: i in store.images)
+        tags = tags_from(img.get("tags"))
+        _check_tag_tuple(tags, "image tags")
+        return store.add_image(
+            iid, img.get("name") or "image-" + iid[4:], img.get("owner", store.account),
+            bool(img.get("public", False)), sids,
+            parse_time(img.get("creation_date", 0), now), tags,
+            img.get("description", ""), img.get("owner_alias"))
+
+    def _generate(self, g, now):
+        known = {"volumes", "snapshots_per_volume", "volume_tags",
+                 "snapshot_tags", "start", "interval_seconds", "id_prefix",
+                 "size", "volume_type", "volume_state", "snapshot_state",
+                 "description", "volume_stagger_seconds", "owner", "prerender"}
+        bad = set(g) - known
+        if bad:
+            raise ValueError("unknown generate field(s): %s" % ", ".join(sorted(bad)))
+        volumes = int(_number(g, "volumes", 0, 0))
+        per = int(_number(g, "snapshots_per_volume", 0, 0))
+        interval = float(_number(g, "interval_seconds", 86400))
+        start = parse_time(g.get("start", -interval * per), now)
+        vtags = tags_from(g.get("volume_tags"))
+        stags = tags_from(g.get("snapshot_tags"))
+        _check_tag_tuple(vtags, "volume_tags")
+        _check_tag_tuple(stags, "snapshot_tags")
+        prefix = g.get("id_prefix")
+        if prefix is None:
+            prefix = "%06x" % self.sim.ids_rng.getrandbits(24)
+        vids = self.sim.store.generate(
+            volumes, per, start, interval, vtags, stags, str(prefix),
+            size=int(g.get("size", 8)), vtype=g.get("volume_type", "gp3"),
+            volume_state=g.get("volume_state", "in-use"),
+            snapshot_state=g.get("snapshot_state", "completed"),
+            description=g.get("description", ""),
+            volume_stagger=float(_number(g, "volume_stagger_seconds", 0)),
+            owner=g.get("owner"),
+            render=sim_xml.snapshot_item if g.get("prerender", True) else None)
+        return {"volumes": len(vids), "snapshots": len(vids) * per,
+                "first_volume": vids[0] if vids else None,
+                "last_volume": vids[-1] if vids else None,
+                "id_prefix": prefix}
+
+    def ami(self, body):
+        store = self.sim.store
+        with store.lock:
+            if "deregister" in body:
+                iid = body["deregister"]
+                if iid not in store.images:
+                    raise ValueError("no image %s" % iid)
+                store.remove_image(iid)
+                return {"deregistered": iid}
+            img = self._image(body, self.sim.clock.now())
+        return {"image_id": img.id}
+
+    # -- time and snapshot states ------------------------------------
+
+    def clock(self, body):
+        c = self.sim.clock
+        if "set" in body:
+            c.set(parse_time(body["set"]))
+        if "advance" in body:
+            c.advance(float(_number(body, "advance")))
+        if "frozen" in body:
+            c.freeze(bool(body["frozen"]))
+        now = c.now()
+        return {"now": sim_xml.iso_ms(now), "epoch": now, "frozen": c.frozen}
+
+    def complete(self, body):
+        """Complete pending snapshots (all, or 'ids'); 'fail' puts the listed
+        ones in the error state."""
+        sim = self.sim
+        store = sim.store
+        now = sim.clock.now()
+        done, failed = [], []
+        with store.lock:
+            sim.tick(now)
+            fail = body.get("fail", [])
+            ids = body.get("ids")
+            for sid in fail:
+                s = store.snapshots.get(sid) or store.pending.get(sid)
+                if s is None:
+                    raise ValueError("no snapshot %s" % sid)
+            if ids is None:
+                targets = [s for s in store.pending.values() if s.id not in fail] \
+                    if not fail or body.get("all") else []
+            else:
+                targets = []
+                for sid in ids:
+                    s = store.snapshots.get(sid) or store.pending.get(sid)
+                    if s is None:
+                        raise ValueError("no snapshot %s" % sid)
+                    targets.append(s)
+            for sid in fail:
+                s = store.snapshots.get(sid) or store.pending.get(sid)
+                store.set_state(s, "error", now, body.get("message", ""))
+                failed.append(sid)
+            for s in targets:
+                if s.state != "completed":
+                    store.set_state(s, "completed", now)
+                    done.append(s.id)
+        return {"completed": done, "failed": failed}
+
+    # -- observation -------------------------------------------------
+
+    def log(self, q):
+        since = int(q.get("since", 0))
+        limit = int(q["limit"]) if "limit" in q else None
+        entries = self.sim.recorder.log(since, limit, q.get("action"))
+        return {"entries": entries,
+                "last": entries[-1]["seq"] if entries else since}
+
+    def counters(self, _):
+        return self.sim.recorder.counters()
+
+    def state(self, q):
+        sim = self.sim
+        now = sim.clock.now()
+        with sim.store.lock:
+            sim.tick(now)
+            out = sim.store.dump(summary=q.get("summary") in ("1", "true"))
+        out.update({"now": sim_xml.iso_ms(now), "account": sim.config.account,
+                    "region": sim.config.region})
+        return out
+
+    # -- faults, permissions, credentials, throttling ----------------
+
+    def faults(self, body):
+        f = self.sim.faults
+        if body.get("clear"):
+            f.clear(None if body["clear"] is True else body["clear"])
+        rules = body.get("rules", [])
+        if "kind" in body or "sequence" in body:
+            rules = rules + [{k: v for k, v in body.items()
+                              if k not in ("clear", "rules")}]
+        ids = [f.add(r) for r in rules]
+        return {"added": ids, "rules": f.dump()}
+
+    def faults_clear(self, _):
+        self.sim.faults.clear()
+        return {"rules": []}
+
+    def revoke(self, body):
+        revoked = self.sim.revoked
+        for name in body.get("actions", []):
+            if name not in ACTIONS:
+                raise ValueError("unknown action %s" % name)
+            revoked.add(name)
+        restore = body.get("restore", [])
+        if restore == "all":
+            revoked.clear()
+        else:
+            for name in restore:
+                revoked.discard(name)
+        return {"revoked": sorted(revoked)}
+
+    def credentials(self, body):
+        sim = self.sim
+        creds = sim.credentials
+        now = sim.clock.now()
+        out = {}
+        if "lifetime" in body:
+            creds.lifetime = float(_number(body, "lifetime", minimum=1))
+        if "container_token" in body:
+            sim.config.container_token = body["container_token"]
+        if "access_key" in body:
+            if not body.get("secret_key"):
+                raise ValueError("access_key needs secret_key")
+            exp = body.get("expiration")
+            creds.add(body["access_key"], body["secret_key"],
+                      body.get("session_token"),
+                      parse_time(exp, now) if exp is not None else None, "admin")
+        for key in body.get("remove", []):
+            creds.remove(key)
+        for key in body.get("expire", []):
+            if not creds.expire(key, now):
+                raise ValueError("no access key %s" % key)
+        for source in body.get("rotate", []):
+            if source not in ("imds", "container"):
+                raise ValueError("rotate takes 'imds' and/or 'container'")
+            out[source] = creds.current(source, now, rotate=True).access_key
+        out["lifetime"] = creds.lifetime
+        out["keys"] = creds.dump()
+        return out
+
+    def throttle(self, body):
+        t = self.sim.throttle
+        if "scale" in body:
+            t.scale = float(_number(body, "scale", minimum=0))
+        if "enabled" in body:
+            t.enabled = bool(body["enabled"])
+        for category, limits in body.get("buckets", {}).items():
+            if category not in BUCKETS:
+                raise ValueError("unknown bucket category %s" % category)
+            t.overrides[category] = (int(limits["size"]), float(limits["refill_per_second"]))
+        if body.get("refill"):
+            t.refill()
+        return t.status(self.sim.clock.now())
+
+    def config(self, body):
+        cfg = self.sim.config
+        settable = {"complete_after": float, "imds_v1_disabled": bool,
+                    "role_name": str, "max_skew": float,
+                    "filter_value_limit": int}
+        for name, value in body.items():
+            if name not in settable:
+                raise ValueError("%s cannot be set (settable: %s)"
+                                 % (name, ", ".join(sorted(settable))))
+            setattr(cfg, name, settable[name](value))
+        return {k: getattr(cfg, k) for k in sorted(settable)}
+
+    def reset(self, body):
+        self.sim.reset(keep_clock=bool(body.get("keep_clock", False)))
+        return {"ok": True}
+
+    def shutdown(self, _):
+        return {"ok": True, "shutting_down": True}
+

@@ -1,0 +1,856 @@
+"""The EC2 Query API: request authentication, parameters, and the actions.
+
+Checks run in the order a client meets them on EC2: the signature (SigV4,
+rebuilt from the request and compared), then the Action and Version, then
+unknown parameters and their syntax, then permission (a test can revoke an
+action), then DryRun, and only then the state of the resources.  Every
+refusal is an `Ec2Error` carrying EC2's code, message and HTTP status.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import re
+import struct
+
+import sim_sigv4
+import sim_xml
+from sim_store import AMI_ID, SNAP_ID, VOL_ID, merge_tags
+
+API_VERSION = "2016-11-15"
+
+STATUS = {
+    "AuthFailure": 401,
+    "MissingAuthenticationToken": 401,
+    "SignatureDoesNotMatch": 403,
+    "UnauthorizedOperation": 403,
+    "DryRunOperation": 412,
+    "RequestLimitExceeded": 503,
+    "Unavailable": 503,
+    "InternalError": 500,
+}
+
+
+class Ec2Error(Exception):
+    def __init__(self, code, message, status=None):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+        self.status = status or STATUS.get(code, 400)
+
+
+def _missing(name):
+    return Ec2Error("MissingParameter",
+                    "The request must contain the parameter %s" % name)
+
+
+# -- authentication ------------------------------------------------------
+
+def _parse_amz_date(value):
+    try:
+        dt = datetime.datetime.strptime(value, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def _parse_http_date(value):
+    try:
+        dt = datetime.datetime.strptime(value, "%a, %d %b %Y %H:%M:%S GMT")
+    except ValueError:
+        return None, None
+    dt = dt.replace(tzinfo=datetime.timezone.utc)
+    return dt.timestamp(), dt.strftime("%Y%m%dT%H%M%SZ")
+
+
+def authenticate(sim, method, raw_path, raw_query, headers, body, now, note):
+    """Check the request's SigV4 signature and credentials.
+
+    headers: (name, value) pairs as received.  `note` is the log entry, to
+    which the canonical request is added when the signature is wrong.
+    Returns the Credential used."""
+    cfg = sim.config
+    get = {}
+    for name, value in headers:
+        get.setdefault(name.lower(), value)
+    value = get.get("authorization")
+    if value is None:
+        raise Ec2Error("MissingAuthenticationToken",
+                       "Request is missing Authentication Token")
+    try:
+        auth = sim_sigv4.parse_authorization(value)
+    except ValueError as e:
+        raise Ec2Error("IncompleteSignature", str(e)) from None
+    note["access_key"] = auth["access_key"]
+    cred = sim.credentials.lookup(auth["access_key"])
+    if cred is None:
+        raise Ec2Error("AuthFailure",
+                       "AWS was not able to validate the provided access credentials")
+    if auth["terminator"] != "aws4_request":
+        raise Ec2Error("SignatureDoesNotMatch",
+                       "Credential should be scoped with a valid terminator: "
+                       "'aws4_request', not '%s'." % auth["terminator"])
+    if auth["region"] != cfg.region:
+        raise Ec2Error("SignatureDoesNotMatch",
+                       "Credential should be scoped to a valid region, not '%s'."
+                       % auth["region"])
+    if auth["service"] != "ec2":
+        raise Ec2Error("SignatureDoesNotMatch",
+                       "Credential should be scoped to correct service: 'ec2'.")
+    signed = [h.lower() for h in auth["signed"]]
+    if "host" not in signed:
+        raise Ec2Error("IncompleteSignature",
+                       "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    if "x-amz-date" in get:
+        amz_date = get["x-amz-date"]
+        when = _parse_amz_date(amz_date)
+        if when is None:
+            raise Ec2Error("IncompleteSignature",
+                           "X-Amz-Date must be in the ISO8601 Long Format "
+                           "(yyyyMMdd'T'HHmmss'Z')")
+    elif "date" in get:
+        when, amz_date = _parse_http_date(get["date"])
+        if when is None:
+            raise Ec2Error("IncompleteSignature", "Date header is not valid")
+    else:
+        raise Ec2Error("IncompleteSignature",
+                       "Authorization header requires existence of either a "
+                       "'X-Amz-Date' or a 'Date' header.")
+    if auth["date"] != amz_date[:8]:
+        raise Ec2Error("SignatureDoesNotMatch",
+                       "Date in Credential scope does not match YYYYMMDD from "
+                       "ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'."
+                       % (auth["date"], amz_date[:8], amz_date))
+    creq = sim_sigv4.canonical_request(
+        method, raw_path, raw_query, headers, signed,
+        hashlib.sha256(body).hexdigest())
+    scope = sim_sigv4.credential_scope(auth["date"], auth["region"], "ec2")
+    sts = sim_sigv4.string_to_sign(amz_date, scope, creq)
+    key = sim_sigv4.signing_key(cred.secret, auth["date"], auth["region"], "ec2")
+    if not hmac.compare_digest(sim_sigv4.signature(key, sts),
+                               auth["signature"].lower()):
+        note["canonical_request"] = creq
+        note["string_to_sign"] = sts
+        raise Ec2Error("SignatureDoesNotMatch",
+                       "The request signature we calculated does not match the "
+                       "signature you provided. Check your AWS Secret Access Key "
+                       "and signing method. Consult the service documentation "
+                       "for details.")
+    if cfg.max_skew and abs(now - when) > cfg.max_skew:
+        raise Ec2Error("RequestExpired",
+                       "Request has expired. X-Amz-Date %s is more than %d "
+                       "seconds away from the server time %s."
+                       % (amz_date, cfg.max_skew, sim_xml.iso_s(now)))
+    token = get.get("x-amz-security-token")
+    if cred.token is None:
+        if token is not None:
+            raise Ec2Error("AuthFailure",
+                           "The security token included in the request is invalid.")
+    elif token != cred.token:
+        raise Ec2Error("AuthFailure",
+                       "AWS was not able to validate the provided access credentials")
+    if cred.expiration is not None and now >= cred.expiration:
+        raise Ec2Error("RequestExpired",
+                       "The security token included in the request is expired")
+    return cred
+
+
+# -- parameters ----------------------------------------------------------
+
+_FILTER = r"Filter\.[1-9]\d*\.(?:Name|Value\.[1-9]\d*)"
+_TAGSPEC = r"TagSpecification\.[1-9]\d*\.(?:ResourceType|Tag\.[1-9]\d*\.(?:Key|Value))"
+
+
+def _params(*alternatives):
+    return re.compile(r"^(?:Action|Version|DryRun|%s)$" % "|".join(alternatives))
+
+
+KNOWN = {
+    "DescribeSnapshots": _params(_FILTER, r"(?:Owner|RestorableBy|SnapshotId)\.[1-9]\d*",
+                                 "MaxResults", "NextToken"),
+    "DescribeVolumes": _params(_FILTER, r"VolumeId\.[1-9]\d*", "MaxResults",
+                               "NextToken", "IncludeManagedResources"),
+    "CreateSnapshot": _params("VolumeId", "Description", "OutpostArn",
+                              "Location", _TAGSPEC),
+    "DeleteSnapshot": _params("SnapshotId"),
+    "DescribeImages": _params(_FILTER, r"(?:ExecutableBy|ImageId|Owner)\.[1-9]\d*",
+                              "IncludeDeprecated", "IncludeDisabled",
+                              "MaxResults", "NextToken"),
+    "CreateTags": _params(r"ResourceId\.[1-9]\d*", r"Tag\.[1-9]\d*\.(?:Key|Value)"),
+}
+
+
+class Params:
+    """The request's parameters by wire name."""
+
+    def __init__(self, pairs):
+        self.raw = {}
+        for name, value in pairs:
+            self.raw[name] = value
+
+    def get(self, name, default=None):
+        return self.raw.get(name, default)
+
+    def require(self, name):
+        v = self.raw.get(name)
+        if v is None or v == "":
+            raise _missing(name)
+        return v
+
+    def check_known(self, action):
+        pattern = KNOWN[action]
+        for name in self.raw:
+            if not pattern.match(name):
+                raise Ec2Error("UnknownParameter",
+                               "The parameter %s is not recognized" % name)
+
+    def _numbered(self, regex):
+        """{index: value} for names matching regex with one number group."""
+        out = {}
+        for name, value in self.raw.items():
+            m = regex.match(name)
+            if m:
+                out[int(m.group(1))] = value
+        return [out[k] for k in sorted(out)]
+
+    def indexed(self, prefix):
+        return self._numbered(re.compile(r"^%s\.([1-9]\d*)$" % re.escape(prefix)))
+
+    def boolean(self, name):
+        v = self.raw.get(name)
+        if v is None:
+            return False
+        if v.lower() == "true":
+            return True
+        if v.lower() == "false":
+            return False
+        raise Ec2Error("InvalidParameterValue",
+                       "Value (%s) for parameter %s is invalid. Expected: "
+                       "'true' or 'false'." % (v, name))
+
+    def dry_run(self):
+        return self.boolean("DryRun")
+
+    def max_results(self, cap, minimum=5):
+        """MaxResults, or None when absent; values above cap become cap."""
+        v = self.raw.get("MaxResults")
+        if v is None:
+            return None
+        try:
+            n = int(v)
+        except ValueError:
+            raise Ec2Error("InvalidParameterValue",
+                           "Invalid value '%s' for MaxResults" % v) from None
+        if n < minimum:
+            raise Ec2Error("InvalidParameterValue",
+                           "Value ( %s ) for parameter maxResults is invalid. "
+                           "Expecting a value greater than %d." % (v, minimum - 1))
+        return min(n, cap)
+
+    def filters(self):
+        """[(name, [values])] in index order."""
+        groups = {}
+        rx = re.compile(r"^Filter\.([1-9]\d*)\.(Name|Value\.([1-9]\d*))$")
+        for name, value in self.raw.items():
+            m = rx.match(name)
+            if not m:
+                continue
+            g = groups.setdefault(int(m.group(1)), {"name": None, "values": {}})
+            if m.group(2) == "Name":
+                g["name"] = value
+            else:
+                g["values"][int(m.group(3))] = value
+        out = []
+        for idx in sorted(groups):
+            g = groups[idx]
+            if not g["name"]:
+                raise _missing("Filter.%d.Name" % idx)
+            out.append((g["name"], [g["values"][k] for k in sorted(g["values"])]))
+        return out
+
+    def tags(self, prefix):
+        """[(key, value)] from prefix.N.Key / prefix.N.Value."""
+        keys = {}
+        values = {}
+        rx = re.compile(r"^%s\.([1-9]\d*)\.(Key|Value)$" % re.escape(prefix))
+        for name, value in self.raw.items():
+            m = rx.match(name)
+            if m:
+                (keys if m.group(2) == "Key" else values)[int(m.group(1))] = value
+        for idx in values:
+            if idx not in keys:
+                raise _missing("%s.%d.Key" % (prefix, idx))
+        return [(keys[i], values.get(i, "")) for i in sorted(keys)]
+
+
+def check_tags(tags):
+    seen = set()
+    for key, value in tags:
+        if key == "":
+            raise Ec2Error("InvalidParameterValue", "Tag key cannot be empty")
+        if len(key) > 127:
+            raise Ec2Error("InvalidParameterValue",
+                           "Tag key exceeds the maximum length of 127 characters")
+        if len(value) > 256:
+            raise Ec2Error("InvalidParameterValue",
+                           "Tag value exceeds the maximum length of 256 characters")
+        if key.lower().startswith("aws:"):
+            raise Ec2Error("InvalidParameterValue",
+                           "Tag keys starting with 'aws:' are reserved for internal use")
+        if key in seen:
+            raise Ec2Error("InvalidParameterValue",
+                           "Duplicate tag key '%s' specified." % key)
+        seen.add(key)
+    if len(tags) > 50:
+        raise Ec2Error("TagLimitExceeded",
+                       "The maximum number of Tags for a resource has been reached.")
+
+
+# -- filters -------------------------------------------------------------
+
+def _wildcard(value):
+    """A compiled pattern for a filter value with * or ?, else None.
+
+    '*' matches any run of characters, '?' zero or one character, and a
+    backslash makes the next character literal."""
+    if "*" not in value and "?" not in value and "\\" not in value:
+        return None
+    out = []
+    i = 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            out.append(re.escape(value[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "*" else ".?" if c == "?" else re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _matcher(values, accessor):
+    literal = set()
+    patterns = []
+    for v in values:
+        p = _wildcard(v)
+        if p is None:
+            literal.add(v)
+        else:
+            patterns.append(p)
+    if not patterns:
+        return lambda o: any(x in literal for x in accessor(o))
+
+    def match(o):
+        for x in accessor(o):
+            if x in literal or any(p.fullmatch(x) for p in patterns):
+                return True
+        return False
+    return match
+
+
+def _b(v):
+    return "true" if v else "false"
+
+
+def _tag_values(key):
+    return lambda o: [v for k, v in o.tags if k == key]
+
+
+def _tag_keys(o):
+    return [k for k, _ in o.tags]
+
+
+SNAPSHOT_FILTERS = {
+    "description": lambda s: (s.description,),
+    "encrypted": lambda s: (_b(s.encrypted),),
+    "owner-alias": lambda s: (s.alias,) if s.alias else (),
+    "owner-id": lambda s: (s.owner,),
+    "progress": lambda s: (s.progress,),
+    "snapshot-id": lambda s: (s.id,),
+    "start-time": lambda s: (sim_xml.iso_ms(s.start),),
+    "status": lambda s: (s.state,),
+    "storage-tier": lambda s: ("standard",),
+    "volume-id": lambda s: (s.volume_id,),
+    "volume-size": lambda s: (str(s.size),),
+    "tag-key": _tag_keys,
+}
+
+VOLUME_FILTERS = {
+    "attachment.instance-id": lambda v: (v.instance_id,) if v.instance_id else (),
+    "attachment.status": lambda v: ("attached",) if v.instance_id else (),
+    "attachment.device": lambda v: (v.device,) if v.device else (),
+    "availability-zone": lambda v: (v.az,),
+    "create-time": lambda v: (sim_xml.iso_ms(v.create_time),),
+    "encrypted": lambda v: (_b(v.encrypted),),
+    "size": lambda v: (str(v.size),),
+    "snapshot-id": lambda v: (v.snapshot_id,),
+    "status": lambda v: (v.state,),
+    "volume-id": lambda v: (v.id,),
+    "volume-type": lambda v: (v.vtype,),
+    "tag-key": _tag_keys,
+}
+
+IMAGE_FILTERS = {
+    "block-device-mapping.snapshot-id": lambda i: i.snapshot_ids,
+    "description": lambda i: (i.description,),
+    "image-id": lambda i: (i.id,),
+    "image-type": lambda i: ("machine",),
+    "is-public": lambda i: (_b(i.public),),
+    "name": lambda i: (i.name,),
+    "owner-alias": lambda i: (i.alias,) if i.alias else (),
+    "owner-id": lambda i: (i.owner,),
+    "state": lambda i: (i.state,),
+    "tag-key": _tag_keys,
+}
+
+
+def compile_filters(filters, table, limit):
+    """(predicates, cache key, literals).
+
+    predicates: [(filter name, predicate)].  literals: {filter name: set of
+    values} for the names used by exactly one filter whose values have no
+    wildcard, so that an index can select the candidates instead of that
+    filter's predicate."""
+    predicates = []
+    literals = {}
+    names = [name for name, _ in filters]
+    total = 0
+    for name, values in filters:
+        if not values:
+            raise Ec2Error("InvalidParameterValue",
+                           "The filter '%s' requires at least one value" % name)
+        total += len(values)
+        if name.startswith("tag:") and len(name) > 4:
+            accessor = _tag_values(name[4:])
+        elif name in table:
+            accessor = table[name]
+        else:
+            raise Ec2Error("InvalidParameterValue",
+                           "The filter '%s' is invalid" % name)
+        predicates.append((name, _matcher(values, accessor)))
+        if names.count(name) == 1 and all(_wildcard(v) is None for v in values):
+            literals[name] = set(values)
+    if limit and total > limit:
+        raise Ec2Error("FilterLimitExceeded",
+                       "The maximum number of filter values specified on a "
+                       "single call is %d" % limit)
+    key = tuple(sorted((n, tuple(sorted(v))) for n, v in filters))
+    return predicates, key, literals
+
+
+OWNER_WORDS = ("self", "amazon", "aws-marketplace", "aws-backup-vault")
+
+
+def _check_users(values, words):
+    for v in values:
+        if v not in words and not re.match(r"^\d{12}$", v):
+            raise Ec2Error("InvalidUserID.Malformed", 'Invalid user id: "%s"' % v)
+
+
+# -- actions -------------------------------------------------------------
+
+class Ec2Api:
+    def __init__(self, sim):
+        self.sim = sim
+        self.store = sim.store
+
+    def dispatch(self, action, params, ctx):
+        """Run one action; returns the success document (bytes)."""
+        handler = getattr(self, "_" + action)
+        params.check_known(action)
+        return handler(params, ctx)
+
+    def _authorize(self, action, dry_run):
+        if action in self.sim.revoked:
+            raise Ec2Error(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation. Encoded "
+                "authorization failure message: " + self.sim.opaque(120))
+        if dry_run:
+            raise Ec2Error("DryRunOperation",
+                           "Request would have succeeded, but DryRun flag is set.")
+
+    # pagination tokens: opaque, bound to the query and to this store's
+    # lifetime; standard base64 so that they contain '+', '/' and '='.
+
+    def _mask(self, raw):
+        pad = hashlib.sha256(self.sim.token_secret + b"/mask").digest()
+        return bytes(a ^ b for a, b in zip(raw, pad))
+
+    def _token(self, key, seq):
+        digest = hashlib.sha256(repr(key).encode()).digest()[:8]
+        raw = struct.pack(">IQ", self.sim.token_epoch, seq) + digest
+        mac = hmac.new(self.sim.token_secret, raw, hashlib.sha256).digest()[:11]
+        return base64.b64encode(b"\xfb\xff\xbf" + self._mask(raw) + mac).decode()
+
+    def _untoken(self, token, key):
+        bad = Ec2Error("InvalidNextToken", "The token '%s' is invalid." % token)
+        try:
+            data = base64.b64decode(token, validate=True)
+        except (ValueError, TypeError):
+            raise bad from None
+        if len(data) != 34 or data[:3] != b"\xfb\xff\xbf":
+            raise bad
+        raw, mac = self._mask(data[3:23]), data[23:]
+        good = hmac.new(self.sim.token_secret, raw, hashlib.sha256).digest()[:11]
+        if not hmac.compare_digest(mac, good):
+            raise bad
+        epoch, seq = struct.unpack(">IQ", raw[:12])
+        if (epoch != self.sim.token_epoch or
+                raw[12:] != hashlib.sha256(repr(key).encode()).digest()[:8]):
+            raise bad
+        return seq
+
+    def _listing(self, key, build, token, limit, render):
+        """Render a (possibly paginated) listing; returns (items, token)."""
+        after = self._untoken(token, key) if token else 0
+        items, seqs = self.store.results(key, build)
+        if limit is None and token is None:
+            return [render(o) for o in items if not o.deleted], None
+        page, resume = self.store.page(items, seqs, after, limit or 1000)
+        return ([render(o) for o in page],
+                self._token(key, resume) if resume is not None else None)
+
+    def _visibility(self, owners, restorable):
+        """Predicate on owner/public: the Owner.N and RestorableBy.N rules."""
+        account = self.store.account
+        if restorable:
+            own_ok = any(r in ("self", account) for r in restorable)
+        else:
+            own_ok = True
+        base = ((lambda o: o.owner == account or o.public) if own_ok
+                else (lambda o: o.public))
+        if not owners:
+            return base
+        ids = {account if o == "self" else o for o in owners if o not in OWNER_WORDS[1:]}
+        aliases = {o for o in owners if o in OWNER_WORDS[1:]}
+        if ids == {account} and not aliases and own_ok:
+            return lambda o: o.owner == account
+        return lambda o: base(o) and (o.owner in ids or
+                                      (o.alias is not None and o.alias in aliases))
+
+    # DescribeSnapshots ------------------------------------------------
+
+    def _DescribeSnapshots(self, p, ctx):
+        ids = p.indexed("SnapshotId")
+        for sid in ids:
+            if not SNAP_ID.match(sid):
+                raise Ec2Error("InvalidSnapshotID.Malformed",
+                               'Invalid id: "%s" (expecting "snap-...")' % sid)
+        owners = p.indexed("Owner")
+        _check_users(owners, OWNER_WORDS)
+        restorable = p.indexed("RestorableBy")
+        _check_users(restorable, ("self", "all"))
+        preds, fkey, literals = compile_filters(
+            p.filters(), SNAPSHOT_FILTERS, self.sim.config.filter_value_limit)
+        limit = p.max_results(1000)
+        token = p.get("NextToken")
+        if ids and (limit is not None or token is not None):
+            raise Ec2Error("InvalidParameterCombination",
+                           "The parameter snapshotIdsSet cannot be used with "
+                           "the parameter maxResults")
+        self._authorize("DescribeSnapshots", p.dry_run())
+        store = self.store
+        visible = self._visibility(owners, restorable)
+        with store.lock:
+            self.sim.tick(ctx.now)
+            if ids:
+                found = {}
+                for sid in ids:
+                    s = store.snapshots.get(sid)
+                    if s is None:
+                        raise Ec2Error("InvalidSnapshot.NotFound",
+                                       "The snapshot '%s' does not exist." % sid)
+                    if visible(s) and all(f(s) for _, f in preds):
+                        found[sid] = s
+                items = [sim_xml.snapshot_item(s)
+                         for s in sorted(found.values(), key=lambda s: s.seq)]
+                next_token = None
+            else:
+                def build():
+                    indexed = None
+                    if "snapshot-id" in literals:
+                        indexed = "snapshot-id"
+                        cands = sorted((store.snapshots[i] for i in literals[indexed]
+                                        if i in store.snapshots), key=lambda s: s.seq)
+                    elif "volume-id" in literals:
+                        indexed = "volume-id"
+                        cands = store.snapshots_of_volumes(literals[indexed])
+                    else:
+                        cands = store.snapshots.values()
+                    rest = [f for name, f in preds if name != indexed]
+                    if rest:
+                        return [s for s in cands
+                                if visible(s) and all(f(s) for f in rest)]
+                    return [s for s in cands if visible(s)]
+                key = ("snapshots", tuple(sorted(owners)),
+                       tuple(sorted(restorable)), fkey)
+                items, next_token = self._listing(key, build, token, limit,
+                                                  sim_xml.snapshot_item)
+            body = sim_xml.item_set("snapshotSet", items, next_token)
+        return sim_xml.document("DescribeSnapshots", ctx.request_id, body)
+
+    # DescribeVolumes --------------------------------------------------
+
+    def _DescribeVolumes(self, p, ctx):
+        ids = p.indexed("VolumeId")
+        for vid in ids:
+            if not VOL_ID.match(vid):
+                raise Ec2Error("InvalidVolumeID.Malformed",
+                               'Invalid id: "%s" (expecting "vol-...")' % vid)
+        p.boolean("IncludeManagedResources")
+        preds, fkey, literals = compile_filters(
+            p.filters(), VOLUME_FILTERS, self.sim.config.filter_value_limit)
+        limit = p.max_results(500)
+        token = p.get("NextToken")
+        if ids and (limit is not None or token is not None):
+            raise Ec2Error("InvalidParameterCombination",
+                           "The parameter volumeIdsSet cannot be used with "
+                           "the parameter maxResults")
+        self._authorize("DescribeVolumes", p.dry_run())
+        store = self.store
+        with store.lock:
+            if ids:
+                found = {}
+                for vid in ids:
+                    v = store.volumes.get(vid)
+                    if v is None:
+                        raise Ec2Error("InvalidVolume.NotFound",
+                                       "The volume '%s' does not exist." % vid)
+                    if all(f(v) for _, f in preds):
+                        found[vid] = v
+                items = [sim_xml.volume_item(v)
+                         for v in sorted(found.values(), key=lambda v: v.seq)]
+                next_token = None
+            else:
+                def build():
+                    if "volume-id" in literals:
+                        cands = sorted((store.volumes[i] for i in literals["volume-id"]
+                                        if i in store.volumes), key=lambda v: v.seq)
+                    else:
+                        cands = store.volumes.values()
+                    return [v for v in cands if all(f(v) for _, f in preds)]
+                items, next_token = self._listing(("volumes", fkey), build, token,
+                                                  limit, sim_xml.volume_item)
+            body = sim_xml.item_set("volumeSet", items, next_token)
+        return sim_xml.document("DescribeVolumes", ctx.request_id, body)
+
+    # CreateSnapshot ---------------------------------------------------
+
+    def _tag_specifications(self, p, resource_type):
+        specs = {}
+        rx = re.compile(r"^TagSpecification\.([1-9]\d*)\.")
+        for name in p.raw:
+            m = rx.match(name)
+            if m:
+                specs.setdefault(int(m.group(1)), None)
+        tags = []
+        for idx in sorted(specs):
+            rtype = p.get("TagSpecification.%d.ResourceType" % idx)
+            if not rtype:
+                raise _missing("TagSpecification.%d.ResourceType" % idx)
+            if rtype != resource_type:
+                raise Ec2Error("InvalidParameterValue",
+                               "'%s' is not a valid taggable resource type for "
+                               "this operation." % rtype)
+            tags.extend(p.tags("TagSpecification.%d.Tag" % idx))
+        check_tags(tags)
+        return tuple(tags)
+
+    def _CreateSnapshot(self, p, ctx):
+        vid = p.require("VolumeId")
+        if not VOL_ID.match(vid):
+            raise Ec2Error("InvalidVolumeID.Malformed",
+                           'Invalid id: "%s" (expecting "vol-...")' % vid)
+        description = p.get("Description", "")
+        if len(description) > 255:
+            raise Ec2Error("InvalidParameterValue",
+                           "Description exceeds the maximum length of 255 characters")
+        tags = self._tag_specifications(p, "snapshot")
+        dry = p.dry_run()
+        if tags:
+            self._authorize("CreateTags", False)
+        self._authorize("CreateSnapshot", dry)
+        store = self.store
+        now = ctx.now
+        with store.lock:
+            self.sim.tick(now)
+            vol = store.volumes.get(vid)
+            if vol is None:
+                raise Ec2Error("InvalidVolume.NotFound",
+                               "The volume '%s' does not exist." % vid)
+            if vol.state not in ("available", "in-use"):
+                raise Ec2Error("IncorrectState",
+                               "The volume '%s' is '%s' and cannot be "
+                               "snapshotted." % (vid, vol.state))
+            if vol.last_create is not None and 0 <= now - vol.last_create < 15:
+                raise Ec2Error("SnapshotCreationPerVolumeRateExceeded",
+                               "The maximum per volume CreateSnapshot request "
+                               "rate has been exceeded. Use an increasing or "
+                               "variable sleep interval between requests.")
+            limit = 1 if vol.vtype in ("sc1", "st1") else 5
+            if store.busy_on_volume(vid) >= limit:
+                raise Ec2Error("ConcurrentSnapshotLimitExceeded",
+                               "Maximum allowed in-progress snapshots for a "
+                               "single volume (%d) exceeded for volume '%s'."
+                               % (limit, vid))
+            sid = self.sim.new_id("snap", lambda i: i in store.snapshots or
+                                  i in store.pending)
+            s = store.add_snapshot(sid, vid, state="pending", start=now,
+                                   progress="0%", description=description,
+                                   tags=tags)
+            vol.last_create = now
+            body = sim_xml.created_snapshot(s)
+        return sim_xml.document("CreateSnapshot", ctx.request_id, body)
+
+    # DeleteSnapshot ---------------------------------------------------
+
+    def _DeleteSnapshot(self, p, ctx):
+        sid = p.require("SnapshotId")
+        if not SNAP_ID.match(sid):
+            raise Ec2Error("InvalidSnapshotID.Malformed",
+                           'Invalid id: "%s" (expecting "snap-...")' % sid)
+        self._authorize("DeleteSnapshot", p.dry_run())
+        store = self.store
+        with store.lock:
+            self.sim.tick(ctx.now)
+            s = store.snapshots.get(sid)
+            if s is None:
+                raise Ec2Error("InvalidSnapshot.NotFound",
+                               "The snapshot '%s' does not exist." % sid)
+            if s.owner != store.account:
+                raise Ec2Error("UnauthorizedOperation",
+                               "You are not authorized to perform this operation.")
+            users = store.in_use.get(sid)
+            if users:
+                raise Ec2Error("InvalidSnapshot.InUse",
+                               "The snapshot %s is currently in use by %s"
+                               % (sid, sorted(users)[0]))
+            store.delete_snapshot(s)
+        return sim_xml.document("DeleteSnapshot", ctx.request_id,
+                                b"    <return>true</return>\n")
+
+    # DescribeImages ---------------------------------------------------
+
+    def _DescribeImages(self, p, ctx):
+        ids = p.indexed("ImageId")
+        for iid in ids:
+            if not AMI_ID.match(iid):
+                raise Ec2Error("InvalidAMIID.Malformed",
+                               'Invalid id: "%s" (expecting "ami-...")' % iid)
+        owners = p.indexed("Owner")
+        _check_users(owners, OWNER_WORDS)
+        _check_users(p.indexed("ExecutableBy"), ("self", "all"))
+        p.boolean("IncludeDeprecated")
+        p.boolean("IncludeDisabled")
+        preds, fkey, _ = compile_filters(p.filters(), IMAGE_FILTERS,
+                                         self.sim.config.filter_value_limit)
+        limit = p.max_results(1000)
+        token = p.get("NextToken")
+        if ids and (limit is not None or token is not None):
+            raise Ec2Error("InvalidParameterCombination",
+                           "The parameter imageIdsSet cannot be used with "
+                           "the parameter maxResults")
+        self._authorize("DescribeImages", p.dry_run())
+        store = self.store
+        visible = self._visibility(owners, ())
+        with store.lock:
+            def render(img):
+                return sim_xml.image_item(img, store.snapshots)
+            if ids:
+                found = {}
+                for iid in ids:
+                    img = store.images.get(iid)
+                    if img is None:
+                        raise Ec2Error("InvalidAMIID.NotFound",
+                                       "The image id '[%s]' does not exist" % iid)
+                    if visible(img) and all(f(img) for _, f in preds):
+                        found[iid] = img
+                items = [render(i) for i in sorted(found.values(), key=lambda i: i.seq)]
+                next_token = None
+            else:
+                def build():
+                    return [i for i in store.images.values()
+                            if visible(i) and all(f(i) for _, f in preds)]
+                key = ("images", tuple(sorted(owners)), fkey)
+                items, next_token = self._listing(key, build, token, limit, render)
+            body = sim_xml.item_set("imagesSet", items, next_token)
+        return sim_xml.document("DescribeImages", ctx.request_id, body)
+
+    # CreateTags -------------------------------------------------------
+
+    def _CreateTags(self, p, ctx):
+        ids = p.indexed("ResourceId")
+        if not ids:
+            raise _missing("ResourceId")
+        tags = p.tags("Tag")
+        if not tags:
+            raise _missing("Tag")
+        check_tags(tags)
+        kinds = []
+        for rid in ids:
+            kind = rid.split("-", 1)[0]
+            rx = {"snap": SNAP_ID, "vol": VOL_ID, "ami": AMI_ID}.get(kind)
+            if rx is None:
+                raise Ec2Error("InvalidID", "The ID '%s' is not valid" % rid)
+            if not rx.match(rid):
+                code = {"snap": "InvalidSnapshotID.Malformed",
+                        "vol": "InvalidVolumeID.Malformed",
+                        "ami": "InvalidAMIID.Malformed"}[kind]
+                raise Ec2Error(code, 'Invalid id: "%s"' % rid)
+            kinds.append(kind)
+        self._authorize("CreateTags", p.dry_run())
+        store = self.store
+        with store.lock:
+            targets = []
+            for rid, kind in zip(ids, kinds):
+                if kind == "snap":
+                    o = store.snapshots.get(rid)
+                    if o is None:
+                        raise Ec2Error("InvalidSnapshot.NotFound",
+                                       "The snapshot '%s' does not exist." % rid)
+                    if o.owner != store.account:
+                        raise Ec2Error("UnauthorizedOperation",
+                                       "You are not authorized to perform this operation.")
+                elif kind == "vol":
+                    o = store.volumes.get(rid)
+                    if o is None:
+                        raise Ec2Error("InvalidVolume.NotFound",
+                                       "The volume '%s' does not exist." % rid)
+                else:
+                    o = store.images.get(rid)
+                    if o is None:
+                        raise Ec2Error("InvalidAMIID.NotFound",
+                                       "The image id '[%s]' does not exist" % rid)
+                    if o.owner != store.account:
+                        raise Ec2Error("UnauthorizedOperation",
+                                       "You are not authorized to perform this operation.")
+                if len(merge_tags(o.tags, tags)) > 50:
+                    raise Ec2Error("TagLimitExceeded",
+                                   "The maximum number of Tags for a resource "
+                                   "has been reached.")
+                targets.append(o)
+            for o in targets:
+                o.tags = merge_tags(o.tags, tags)
+                store.changed(o)
+        return sim_xml.document("CreateTags", ctx.request_id,
+                                b"    <return>true</return>\n")
+
+
+ACTIONS = tuple(KNOWN)
+
+
+def bucket_for(action, params):
+    """(bucket name, category) of a call for the throttling buckets."""
+    if action in ("DescribeSnapshots", "DescribeVolumes"):
+        raw = params.raw
+        filtered = any(k.startswith(("Filter.", "SnapshotId.", "VolumeId."))
+                       for k in raw)
+        paginated = "MaxResults" in raw or "NextToken" in raw
+        if not filtered and not paginated:
+            return action + "/unfiltered", "describe-unfiltered"
+        return action, "describe"
+    if action.startswith("Describe"):
+        return action, "describe"
+    return action, action
