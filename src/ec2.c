@@ -449,6 +449,7 @@ send_attempt(struct ec2 *ec2, struct call *c)
 	hr.nheaders = 1 + sig.nline;
 	hr.body = c->form;
 	hr.body_len = c->form_len;
+	hr.once = !c->idempotent;
 	hr.on_data = on_data;
 	hr.on_done = on_done;
 	hr.arg = c;
@@ -1269,19 +1270,24 @@ lookup_done(struct call *c, enum outcome out)
 	}
 	if (out != OUT_OK || job->lookups >= MAX_LOOKUPS) {
 		/* Not knowing, we do not try again: a second snapshot for
-		 * the day is worse than none until tomorrow's run. */
-		error_set(&job->cr->error, "Ambiguous", out != OUT_OK ?
-		    "the answer to CreateSnapshot was lost and the check for "
-		    "the snapshot failed" : "the answer to CreateSnapshot was "
-		    "lost too many times", NULL);
+		 * the day is worse than none until tomorrow's run.  The last
+		 * thing EC2 (or the network) said is what the user sees. */
+		char msg[sizeof(job->cr->error.message)];
+		snprintf(msg, sizeof(msg), "%s (%s)", create->error.message,
+		    out != OUT_OK ? "then the check for the snapshot failed,"
+		    " so it was not tried again" : "tried several times; "
+		    "no snapshot was made");
+		error_set(&job->cr->error, create->error.code, msg,
+		    create->error.request_id);
 		call_free(create);
 		tick(ec2);
 		return;
 	}
-	/* Not created: try again, no sooner than EC2 allows per volume. */
+	/* Not created: try again after a backoff. */
 	ec2xml_free(create->parser);
 	create->parser = NULL;
-	create->not_before = http_now_ms() + PER_VOLUME_WAIT_MS;
+	create->not_before = http_now_ms() + BACKOFF_BASE_MS *
+	    (1 << job->lookups);
 	ec2->stats.retries++;
 	submit(ec2, create);
 }

@@ -277,6 +277,8 @@ http_submit(struct http *h, const struct http_request *req)
 	curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
 	set_method(x->easy, req->method, x->body, req->body_len);
+	if (req->once)
+		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, header_cb);

@@ -48,6 +48,10 @@ struct http_request {
 	const char *body;            /* copied; may be NULL */
 	size_t body_len;
 	long timeout_ms;             /* 0: the configured default */
+	/* Not idempotent: sent on a new connection, because libcurl quietly
+	 * sends a request again when a reused connection dies before the
+	 * answer, and a second CreateSnapshot is a second snapshot. */
+	bool once;
 
 	/* Called with each piece of the body; return -1 to abort. */
 	int (*on_data)(void *arg, const char *data, size_t len);

@@ -28,7 +28,8 @@ enum inv_state {
 };
 
 enum {
-	INV_PROTECTED = 1 << 0     /* carries the ec2backup:protect tag */
+	INV_PROTECTED = 1 << 0,    /* carries the ec2backup:protect tag */
+	INV_AMI_CHECKED = 1 << 1   /* DescribeImages was asked about it */
 };
 
 struct inv_snapshot {
