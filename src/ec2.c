@@ -1273,10 +1273,14 @@ lookup_done(struct call *c, enum outcome out)
 		 * the day is worse than none until tomorrow's run.  The last
 		 * thing EC2 (or the network) said is what the user sees. */
 		char msg[sizeof(job->cr->error.message)];
-		snprintf(msg, sizeof(msg), "%s (%s)", create->error.message,
-		    out != OUT_OK ? "then the check for the snapshot failed,"
-		    " so it was not tried again" : "tried several times; "
-		    "no snapshot was made");
+		const char *why = out != OUT_OK ? "then the check for the "
+		    "snapshot failed, so it was not tried again" : "tried "
+		    "several times; no snapshot was made";
+		size_t room = sizeof(msg) - strlen(why) - 4;
+		size_t n = strlen(create->error.message);
+
+		snprintf(msg, sizeof(msg), "%.*s (%s)", (int)(n < room ? n :
+		    room), create->error.message, why);
 		error_set(&job->cr->error, create->error.code, msg,
 		    create->error.request_id);
 		call_free(create);
