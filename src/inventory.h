@@ -29,7 +29,8 @@ enum inv_state {
 
 enum {
 	INV_PROTECTED = 1 << 0,    /* carries the ec2backup:protect tag */
-	INV_AMI_CHECKED = 1 << 1   /* DescribeImages was asked about it */
+	INV_AMI_CHECKED = 1 << 1,  /* DescribeImages was asked about it */
+	INV_AMI_UNKNOWN = 1 << 2   /* ...and could not answer */
 };
 
 struct inv_snapshot {

@@ -45,6 +45,7 @@ enum plan_why {
 	WHY_OTHER_OWNER,           /* another policy's */
 	WHY_PROTECTED,
 	WHY_AMI,
+	WHY_AMI_UNKNOWN,           /* DescribeImages failed for it */
 	WHY_STATE,                 /* recoverable or recovering */
 	WHY_ERROR,
 	WHY_UNKNOWN_STATE,
@@ -397,6 +398,8 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			why = WHY_PROTECTED;
 		} else if (s->ami != NULL) {
 			why = WHY_AMI;
+		} else if (s->flags & INV_AMI_UNKNOWN) {
+			why = WHY_AMI_UNKNOWN;
 		} else if (s->state == INV_PENDING ||
 		    s->state == INV_COMPLETED) {
 			cand[1 + ncand].snap = s;
@@ -822,6 +825,10 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 		break;
 	case WHY_AMI:
 		plan_buf_add(&b, "used by %s", r->snap->ami);
+		break;
+	case WHY_AMI_UNKNOWN:
+		plan_buf_add(&b, "kept: whether an AMI uses it could not be "
+		    "checked");
 		break;
 	case WHY_STATE:
 		plan_buf_add(&b, "%s, not counted",

@@ -281,6 +281,24 @@ static const struct plan_case cases[] = {
 	},
 },
 {
+	.name = "AMI use could not be checked", .now = NOW, .keep = 1,
+	.snaps = {
+		C("snap-1", "2025-06-28T03:00:00Z"),
+		{ "snap-u", "2025-06-27T03:00:00Z", NULL, NULL, NULL, false,
+		    "?" },
+		C("snap-2", "2025-06-26T03:00:00Z"),
+	},
+	.expect = {
+		"create - 2025-06-29 no snapshot for today yet; takes keep #1",
+		"keep snap-1 2025-06-28 newest completed snapshot, kept until "
+		    "a newer one completes",
+		"keep snap-u 2025-06-27 kept: whether an AMI uses it could "
+		    "not be checked",
+		"delete snap-2 2025-06-26 beyond keep=1 (3rd newest), no "
+		    "retain rule",
+	},
+},
+{
 	.name = "protected and used by an AMI", .now = NOW, .keep = 2,
 	.snaps = {
 		{ "snap-p", "2025-06-28T03:00:00Z", NULL, NULL, NULL, true,
@@ -783,6 +801,11 @@ build_case(const struct plan_case *c, struct inv_volume *vol,
 		    INV_NO_DATE;
 		o->flags = s->protect ? INV_PROTECTED : 0;
 		o->ami = s->ami;
+		/* "?" stands for an AMI check that got no answer. */
+		if (s->ami != NULL && strcmp(s->ami, "?") == 0) {
+			o->flags |= INV_AMI_UNKNOWN;
+			o->ami = NULL;
+		}
 	}
 	vol->snapshots = snaps;
 	vol->nsnapshots = n;
