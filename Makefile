@@ -133,7 +133,7 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory ec2backup
-	@PYTHON=$(PYTHON) tests/demo
+	@$(PYTHON) tests/demo
 
 # Coverage-guided fuzzing of the response parser (clang's libFuzzer):
 # `make fuzz FUZZ_SECONDS=600` runs each target that long, growing a corpus

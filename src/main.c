@@ -1,65 +1,94 @@
 /*
  * ec2backup: the command line.
  *
- * Parses global options, finds the command in the table, and maps every
- * outcome to the documented exit codes.  Commands say in the table what
- * they need (credentials, whether they change anything), so those rules are
- * applied here, in one place.
+ * Parses the options, finds the command in the table, loads and validates
+ * every policy before anything else (an invalid one means nothing is
+ * done), and maps outcomes to the documented exit codes.  Commands say in
+ * the table whether they talk to EC2 and which run mode they are, so those
+ * rules are applied here, in one place.
  */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "exitcode.h"
+#include "inventory.h"
 #include "log.h"
 #include "policy.h"
+#include "run.h"
 
 #ifndef EC2BACKUP_VERSION
 #define EC2BACKUP_VERSION "unknown"
 #endif
 
-/* Exit codes: a contract, documented in ec2backup(8) EXIT STATUS. */
-enum {
-	EXIT_OK = 0,
-	EXIT_PARTIAL = 1,   /* some actions failed, others completed */
-	EXIT_USAGE = 2,     /* bad command line or policy; nothing done */
-	EXIT_EC2 = 3,       /* EC2 unreachable or refused us; nothing done */
-	EXIT_LOCKED = 4     /* another run holds the lock */
+#define JOBS_MAX 64
+
+struct options {
+	struct run_options run;
+	bool dry_run;
+	bool now_set;
+	bool syslog;
 };
 
 struct command {
 	const char *name;
-	int (*run)(int argc, char *const argv[]);
 	const char *summary;
+	bool ec2;              /* talks to EC2 (else: offline) */
+	enum run_mode mode;
 };
 
-static int cmd_check(int argc, char *const argv[]);
-
 static const struct command commands[] = {
-	{ "check", cmd_check, "validate policy files offline" },
-	{ NULL, NULL, NULL }
+	{ "run", "plan and apply: create today's snapshots, prune the old "
+	    "(the default)", true, RUN_APPLY },
+	{ "plan", "print what run would do, change nothing (as --dry-run)",
+	    true, RUN_PLAN },
+	{ "list", "list each volume's snapshots and whether the policy owns "
+	    "them", true, RUN_LIST },
+	{ "check", "validate policy files offline, for CI", false, RUN_PLAN },
+	{ NULL, NULL, false, RUN_PLAN }
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ec2backup [OPTIONS] COMMAND [POLICY...]\n"
+	    "usage: ec2backup [OPTIONS] [COMMAND] [POLICY...]\n"
 	    "\n"
 	    "Keeps EBS snapshots on a retention policy.\n"
 	    "\n"
 	    "Commands:\n");
 	for (const struct command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-8s %s\n", c->name, c->summary);
+		fprintf(out, "  %-6s %s\n", c->name, c->summary);
 	fprintf(out,
 	    "\n"
 	    "POLICY is a policy file or a directory of *.cfg files\n"
 	    "(default: " POLICY_DEFAULT_DIR ").\n"
 	    "\n"
 	    "Options:\n"
-	    "  -h, --help     show this help and exit\n"
-	    "  -V, --version  show the version and exit\n"
+	    "  -n, --dry-run           print the plan, change nothing\n"
+	    "      --now TIME          with --dry-run: plan as if it were TIME\n"
+	    "                          (2026-11-23T03:00:00Z)\n"
+	    "  -o, --output FORMAT     text (default) or json\n"
+	    "      --region REGION     AWS region (else policy, environment, "
+	    "profile)\n"
+	    "      --profile NAME      profile of the AWS shared files\n"
+	    "      --endpoint-url URL  EC2 endpoint (default: the region's)\n"
+	    "      --ca-bundle FILE    also trust the CAs in this PEM file\n"
+	    "  -j, --jobs N            requests in flight (default 8)\n"
+	    "      --timeout SECONDS   give up on the whole run after this long\n"
+	    "      --api-rate-scale F  multiply EC2's request rates (raised "
+	    "limits)\n"
+	    "      --lock-file PATH    the lock that keeps runs apart\n"
+	    "      --log-level LEVEL   debug, info, warning or error\n"
+	    "  -q, --quiet             warnings and errors only\n"
+	    "  -v, --verbose           debug messages too\n"
+	    "      --syslog            log to syslog (facility daemon) as well\n"
+	    "  -h, --help              show this help and exit\n"
+	    "  -V, --version           show the version and exit\n"
 	    "\n"
 	    "Exit status: 0 success, 1 some actions failed, 2 invalid "
 	    "command line or\npolicy, 3 EC2 unreachable or access refused, "
@@ -89,17 +118,10 @@ plural(size_t n, const char *one, const char *many)
 }
 
 static int
-cmd_check(int argc, char *const argv[])
+cmd_check(struct policy_set *set)
 {
-	struct policy_set *set;
 	size_t nvol, nsel = 0;
-	int rc;
 
-	set = policy_load_all(argv, (size_t)argc, stderr);
-	if (set == NULL) {
-		log_error("out of memory");
-		return EXIT_USAGE;
-	}
 	nvol = policy_set_nvolumes(set);
 	for (size_t i = 0; i < set->npolicies; i++)
 		if (set->policies[i]->nselect_tags > 0)
@@ -119,9 +141,7 @@ cmd_check(int argc, char *const argv[])
 		printf(", %zu %s", set->nwarnings,
 		    plural(set->nwarnings, "warning", "warnings"));
 	putchar('\n');
-	rc = set->nerrors > 0 ? EXIT_USAGE : EXIT_OK;
-	policy_set_free(set);
-	return rc;
+	return set->nerrors > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
 /* A report lost to a full disk must not look like success in cron. */
@@ -135,60 +155,198 @@ close_stdout(int rc)
 	return rc;
 }
 
+/* A word that names a policy file or directory rather than a command. */
+static bool
+looks_like_path(const char *s)
+{
+	size_t n = strlen(s);
+
+	return strchr(s, '/') != NULL || (n > 4 && strcmp(s + n - 4, ".cfg")
+	    == 0);
+}
+
+/* Whole numbers within bounds, or -1. */
+static long
+number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	return *end != '\0' || v < min || v > max ? -1 : v;
+}
+
+enum {
+	OPT_NOW = 256, OPT_REGION, OPT_PROFILE, OPT_ENDPOINT, OPT_CA,
+	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG
+};
+
+/* Returns EXIT_OK, or a status to exit with at once (-1: help shown). */
+static int
+parse_option(int c, const char *arg, struct options *o)
+{
+	long n;
+	int level;
+	char *end;
+
+	switch (c) {
+	case 'n':
+		o->dry_run = true;
+		break;
+	case OPT_NOW:
+		if (inv_parse_time(arg, &o->run.now) != 0)
+			return usage_error("--now '%s' is not a UTC time such as "
+			    "2026-11-23T03:00:00Z", arg);
+		o->now_set = true;
+		break;
+	case 'o':
+		if (strcmp(arg, "json") == 0)
+			o->run.json = true;
+		else if (strcmp(arg, "text") == 0)
+			o->run.json = false;
+		else
+			return usage_error("--output '%s': use text or json",
+			    arg);
+		break;
+	case OPT_REGION: o->run.region = arg; break;
+	case OPT_PROFILE: o->run.profile = arg; break;
+	case OPT_ENDPOINT: o->run.endpoint_url = arg; break;
+	case OPT_CA: o->run.ca_bundle = arg; break;
+	case OPT_LOCK: o->run.lock_file = arg; break;
+	case 'j':
+		if ((n = number(arg, 1, JOBS_MAX)) < 0)
+			return usage_error("--jobs '%s': use 1 to %d", arg,
+			    JOBS_MAX);
+		o->run.jobs = (int)n;
+		break;
+	case OPT_TIMEOUT:
+		if ((n = number(arg, 1, 7 * 86400)) < 0)
+			return usage_error("--timeout '%s': use 1 to 604800 "
+			    "seconds", arg);
+		o->run.timeout_s = n;
+		break;
+	case OPT_RATE:
+		o->run.api_rate_scale = strtod(arg, &end);
+		if (*end != '\0' || !(o->run.api_rate_scale >= 0.01 &&
+		    o->run.api_rate_scale <= 1000))
+			return usage_error("--api-rate-scale '%s': use a number "
+			    "from 0.01 to 1000", arg);
+		break;
+	case OPT_LEVEL:
+		if ((level = log_level_parse(arg)) < 0)
+			return usage_error("--log-level '%s': use debug, info, "
+			    "warning or error", arg);
+		log_set_level((enum log_level)level);
+		break;
+	case 'q': log_set_level(LOG_LEVEL_WARNING); break;
+	case 'v': log_set_level(LOG_LEVEL_DEBUG); break;
+	case OPT_SYSLOG: o->syslog = true; break;
+	case 'h':
+		usage(stdout);
+		return -1;
+	case 'V':
+		printf("ec2backup %s\n", EC2BACKUP_VERSION);
+		return -1;
+	default:
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option options[] = {
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "output", required_argument, NULL, 'o' },
+		{ "region", required_argument, NULL, OPT_REGION },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "endpoint-url", required_argument, NULL, OPT_ENDPOINT },
+		{ "ca-bundle", required_argument, NULL, OPT_CA },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "api-rate-scale", required_argument, NULL, OPT_RATE },
+		{ "lock-file", required_argument, NULL, OPT_LOCK },
+		{ "log-level", required_argument, NULL, OPT_LEVEL },
+		{ "loglevel", required_argument, NULL, OPT_LEVEL },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct command *cmd;
-	int c;
+	struct options o = { 0 };
+	const struct command *cmd = &commands[0];
+	struct policy_set *set;
+	char **paths;
+	int c, rc, npaths;
 
+	o.run.jobs = 8;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			usage(stdout);
-			return close_stdout(EXIT_OK);
-		case 'V':
-			printf("ec2backup %s\n", EC2BACKUP_VERSION);
-			return close_stdout(EXIT_OK);
-		default:
-			if (optopt != 0) {
-				char word[3] = { '-', (char)optopt, '\0' };
-				return usage_error("unknown option '%s'",
-				    word);
-			}
+	while ((c = getopt_long(argc, argv, ":no:j:qvhV", longopts, NULL))
+	    != -1) {
+		if (c == '?') {
+			if (optopt != 0)
+				return usage_error("unknown option '-%c'",
+				    optopt);
 			return usage_error("unknown option '%s'",
 			    argv[optind - 1]);
 		}
+		if (c == ':')
+			return usage_error("option '%s' needs a value",
+			    argv[optind - 1]);
+		if ((rc = parse_option(c, optarg, &o)) != EXIT_OK)
+			return rc < 0 ? close_stdout(EXIT_OK) : rc;
 	}
-	if (optind >= argc)
-		return usage_error("no command given; the commands are "
-		    "listed by --help");
-	for (cmd = commands; cmd->name != NULL; cmd++)
-		if (strcmp(cmd->name, argv[optind]) == 0)
-			break;
-	if (cmd->name == NULL)
-		return usage_error("unknown command '%s'", argv[optind]);
-	optind++;
-	/* Options after the command are errors, not policy files. */
-	for (int i = optind; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			memmove(&argv[i], &argv[i + 1],
-			    (size_t)(argc - i) * sizeof(*argv));
-			argc--;
-			break;
+	/* getopt moved the options first: what is left is COMMAND and
+	 * POLICY..., or only POLICY... for the default command. */
+	paths = argv + optind;
+	npaths = argc - optind;
+	if (npaths > 0) {
+		for (cmd = commands; cmd->name != NULL; cmd++)
+			if (strcmp(cmd->name, paths[0]) == 0)
+				break;
+		if (cmd->name != NULL) {
+			paths++;
+			npaths--;
+		} else if (looks_like_path(paths[0])) {
+			cmd = &commands[0]; /* "ec2backup -n prod.cfg" */
+		} else {
+			return usage_error("unknown command '%s'", paths[0]);
 		}
-		if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return close_stdout(EXIT_OK);
-		}
-		if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return usage_error("unknown option '%s'", argv[i]);
 	}
-	return close_stdout(cmd->run(argc - optind, argv + optind));
+	o.run.mode = o.dry_run && cmd->mode == RUN_APPLY ? RUN_PLAN :
+	    cmd->mode;
+	if (o.now_set && o.run.mode != RUN_PLAN)
+		return usage_error("--now plans as if it were another time; it "
+		    "needs --dry-run (or the plan command)");
+	if (!o.now_set)
+		o.run.now = (int64_t)time(NULL);
+	if (o.syslog)
+		log_use_syslog(true);
+	o.run.progress = o.run.mode == RUN_APPLY && !o.syslog &&
+	    isatty(STDERR_FILENO) && log_get_level() <= LOG_LEVEL_INFO;
+
+	/* Every policy is loaded and checked before anything is done. */
+	set = policy_load_all(paths, (size_t)npaths, stderr);
+	if (set == NULL) {
+		log_error("out of memory");
+		return EXIT_USAGE;
+	}
+	if (!cmd->ec2) {
+		rc = cmd_check(set);
+	} else if (set->nerrors > 0) {
+		log_error("%zu %s in the policies; nothing was done (see "
+		    "'ec2backup check')", set->nerrors,
+		    plural(set->nerrors, "error", "errors"));
+		rc = EXIT_USAGE;
+	} else {
+		rc = run_command(set, &o.run);
+	}
+	policy_set_free(set);
+	return close_stdout(rc);
 }

@@ -107,9 +107,21 @@ class CommandLine(unittest.TestCase):
     def test_help(self):
         r = run("--help")
         self.assertEqual(r.returncode, 0)
-        self.assertTrue(r.stdout.startswith("usage: ec2backup [OPTIONS] COMMAND [POLICY...]\n"))
-        self.assertIn("  check    validate policy files offline\n", r.stdout)
+        self.assertTrue(r.stdout.startswith(
+            "usage: ec2backup [OPTIONS] [COMMAND] [POLICY...]\n"))
+        for cmd in ("run", "plan", "list", "check"):
+            self.assertRegex(r.stdout, r"\n  %s +\w" % cmd)
         self.assertEqual(run("check", "--help").stdout, r.stdout)
+
+    def test_every_option_is_documented(self):
+        helptext = run("--help").stdout
+        with open("docs/ec2backup.8") as f:
+            man = f.read()
+        options = re.findall(r"^\s+(?:-\w, )?--([a-z-]+)", helptext, re.M)
+        self.assertGreater(len(options), 15)
+        for opt in options:
+            with self.subTest(option=opt):
+                self.assertRegex(man, r"\n\.It (Fl \w , )?Fl -%s\b" % opt)
 
     def test_version(self):
         r = run("--version")
@@ -122,8 +134,15 @@ class CommandLine(unittest.TestCase):
             (["--frobnicate", "check"], "unknown option '--frobnicate'"),
             (["-x", "check"], "unknown option '-x'"),
             (["frobnicate"], "unknown command 'frobnicate'"),
-            (["check", "--dry-run"], "unknown option '--dry-run'"),
-            ([], "no command given; the commands are listed by --help"),
+            (["check", "--frob"], "unknown option '--frob'"),
+            (["-j", "0", "plan"], "--jobs '0': use 1 to 64"),
+            (["-o", "yaml", "plan"], "--output 'yaml': use text or json"),
+            (["--now", "tomorrow", "-n"], "--now 'tomorrow' is not a UTC "
+             "time such as 2026-11-23T03:00:00Z"),
+            (["--now", "2026-11-23T03:00:00Z", "run"], "--now plans as if "
+             "it were another time; it needs --dry-run (or the plan "
+             "command)"),
+            (["--region"], "option '--region' needs a value"),
         ]
         for args, message in cases:
             with self.subTest(args=args):

@@ -1,0 +1,740 @@
+/*
+ * run, plan and list: the steps of a run, in the order data flows.
+ *
+ * Policies may name different regions; each region gets its own client
+ * and inventory, and a plan holds the actions of all of them.  Every step
+ * that cannot be sure of something makes the plan keep more, never less:
+ * a volume whose existence could not be confirmed or whose listing is
+ * incomplete is planned with no deletions, and a deletion candidate whose
+ * AMI use could not be checked is kept.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "credentials.h"
+#include "ec2.h"
+#include "execute.h"
+#include "exitcode.h"
+#include "http.h"
+#include "inventory.h"
+#include "lock.h"
+#include "log.h"
+#include "plan.h"
+#include "report.h"
+#include "run.h"
+#include "tz.h"
+
+#define ENDPOINT_MAX 512
+#define AMI_ROUNDS 4
+
+struct region {
+	char name[CREDENTIALS_REGION_MAX];
+	char endpoint[ENDPOINT_MAX];
+	struct ec2 *ec2;
+	struct inventory *inv;
+};
+
+struct policy_state {
+	const struct policy *p;
+	struct region *r;
+	struct tz *zone;
+	struct inv_volume **selected;
+	size_t nselected;
+	bool select_failed;
+};
+
+struct run {
+	const struct run_options *o;
+	const struct policy_set *set;
+	struct credentials *creds;
+	struct region *regions;
+	size_t nregions;
+	struct policy_state *ps;
+	struct plan *plan;
+	int lock_fd;
+	bool images_unknown;      /* a DescribeImages answer was missing */
+};
+
+static bool
+quiet(const struct run_options *o)
+{
+	return !o->json && log_get_level() >= LOG_LEVEL_WARNING;
+}
+
+static int
+take_lock(struct run *r)
+{
+	char path[512], err[600];
+	long holder;
+	const char *file = r->o->lock_file;
+
+	if (file == NULL)
+		file = lock_default_path(path, sizeof(path));
+	r->lock_fd = lock_acquire(file, &holder, err, sizeof(err));
+	if (r->lock_fd == -1) {
+		if (holder > 0)
+			log_error("another run (pid %ld) holds the lock %s; "
+			    "nothing was done", holder, file);
+		else
+			log_error("another run holds the lock %s; nothing was "
+			    "done", file);
+		return EXIT_LOCKED;
+	}
+	if (r->lock_fd < 0) {
+		log_error("%s (choose another with --lock-file)", err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static struct region *
+region_for(struct run *r, const char *name, const char *endpoint)
+{
+	struct region *grown;
+
+	for (size_t i = 0; i < r->nregions; i++)
+		if (strcmp(r->regions[i].name, name) == 0 &&
+		    strcmp(r->regions[i].endpoint, endpoint) == 0)
+			return &r->regions[i];
+	/* Policies point into the array: it is sized for all of them up
+	 * front, so it never moves. */
+	grown = &r->regions[r->nregions++];
+	memset(grown, 0, sizeof(*grown));
+	snprintf(grown->name, sizeof(grown->name), "%s", name);
+	snprintf(grown->endpoint, sizeof(grown->endpoint), "%s", endpoint);
+	return grown;
+}
+
+static int
+open_clients(struct run *r)
+{
+	const struct run_options *o = r->o;
+	char err[600], source[256], ca[1024];
+	struct ec2_config cfg = { 0 };
+
+	if (credentials_resolve(o->profile, &r->creds, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_EC2;
+	}
+	log_debug("credentials from %s", credentials_source(r->creds));
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		const struct policy *p = r->set->policies[i];
+		struct policy_state *s = &r->ps[i];
+		char region[CREDENTIALS_REGION_MAX], endpoint[ENDPOINT_MAX];
+
+		s->p = p;
+		if (credentials_region(o->region, p->region, o->profile, region,
+		    sizeof(region), source, sizeof(source), err,
+		    sizeof(err)) != 0) {
+			log_error("policy %s: %s", p->name, err);
+			return EXIT_EC2;
+		}
+		if (credentials_endpoint(o->endpoint_url, region, o->profile,
+		    endpoint, sizeof(endpoint), source, sizeof(source), err,
+		    sizeof(err)) != 0) {
+			log_error("policy %s: %s", p->name, err);
+			return EXIT_USAGE;
+		}
+		if (tz_load(p->timezone, &s->zone, err, sizeof(err)) != 0) {
+			log_error("policy %s: time zone %s: %s", p->name,
+			    p->timezone, err);
+			return EXIT_USAGE;
+		}
+		s->r = region_for(r, region, endpoint);
+		log_debug("policy %s: region %s, endpoint %s", p->name, region,
+		    endpoint);
+	}
+	if (o->ca_bundle != NULL)
+		snprintf(ca, sizeof(ca), "%s", o->ca_bundle);
+	else if (credentials_ca_bundle(o->profile, ca, sizeof(ca), err,
+	    sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	cfg.credentials = credentials_get;
+	cfg.credentials_arg = r->creds;
+	cfg.credentials_source = credentials_source(r->creds);
+	cfg.ca_bundle = ca[0] != '\0' ? ca : NULL;
+	cfg.jobs = o->jobs;
+	cfg.deadline_ms = o->timeout_s > 0 ? http_now_ms() +
+	    (int64_t)o->timeout_s * 1000 : 0;
+	cfg.rate_scale = o->api_rate_scale;
+	for (size_t i = 0; i < r->nregions; i++) {
+		struct region *g = &r->regions[i];
+
+		cfg.endpoint = g->endpoint;
+		cfg.region = g->name;
+		if ((g->ec2 = ec2_new(&cfg, err, sizeof(err))) == NULL) {
+			log_error("region %s: %s", g->name, err);
+			return EXIT_USAGE;
+		}
+		if ((g->inv = inventory_new(o->mode == RUN_LIST)) == NULL) {
+			log_error("out of memory");
+			return EXIT_PARTIAL;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int
+fatal_status(const struct region *g)
+{
+	if (ec2_fatal(g->ec2) == NULL)
+		return EXIT_OK;
+	log_error("region %s: %s; nothing was done", g->name,
+	    ec2_fatal(g->ec2));
+	return EXIT_EC2;
+}
+
+/* Finds the volumes (by id and by tag) and lists their snapshots. */
+static int
+discover(struct run *r)
+{
+	for (size_t gi = 0; gi < r->nregions; gi++) {
+		struct region *g = &r->regions[gi];
+		const char **ids = NULL;
+		size_t nids = 0, cap = 0, nvol;
+		struct inv_volume **vols;
+		int rc;
+
+		for (size_t i = 0; i < r->set->npolicies; i++) {
+			const struct policy *p = r->ps[i].p;
+			if (r->ps[i].r != g)
+				continue;
+			for (size_t v = 0; v < p->nvolumes; v++) {
+				const char **grown;
+				if (inventory_find(g->inv, p->volumes[v].id))
+					continue;
+				if (inventory_volume(g->inv, p->volumes[v].id)
+				    == NULL)
+					goto oom;
+				if (nids == cap) {
+					cap = cap ? cap * 2 : 64;
+					grown = realloc(ids, cap * sizeof(*ids));
+					if (grown == NULL)
+						goto oom;
+					ids = grown;
+				}
+				ids[nids++] = p->volumes[v].id;
+			}
+		}
+		if (nids > 0)
+			ec2_check_volumes(g->ec2, g->inv, ids, nids);
+		free(ids);
+		ids = NULL;
+		if ((rc = fatal_status(g)) != EXIT_OK)
+			return rc;
+		for (size_t i = 0; i < r->set->npolicies; i++) {
+			struct policy_state *s = &r->ps[i];
+			if (s->r != g || s->p->nselect_tags == 0)
+				continue;
+			/* policy_tag and ec2_tag are both { key, value }. */
+			if (ec2_select_volumes(g->ec2, g->inv,
+			    (const struct ec2_tag *)s->p->select_tags,
+			    s->p->nselect_tags, &s->selected, &s->nselected)
+			    != 0) {
+				s->select_failed = true;
+				log_error("policy %s: the volumes selected by tag "
+				    "are left alone this run", s->p->name);
+			}
+		}
+		if ((rc = fatal_status(g)) != EXIT_OK)
+			return rc;
+		nvol = inventory_nvolumes(g->inv);
+		if ((vols = malloc((nvol ? nvol : 1) * sizeof(*vols))) == NULL)
+			goto oom;
+		for (size_t i = 0; i < nvol; i++)
+			vols[i] = inventory_volume_at(g->inv, i);
+		ec2_list_snapshots(g->ec2, g->inv, vols, nvol);
+		free(vols);
+		if ((rc = fatal_status(g)) != EXIT_OK)
+			return rc;
+		continue;
+oom:
+		free(ids);
+		log_error("out of memory");
+		return EXIT_PARTIAL;
+	}
+	return EXIT_OK;
+}
+
+/* The volumes of one policy, listed ones first, as planner input. */
+static int
+plan_policy(struct plan *plan, const struct policy_state *s)
+{
+	const struct policy *p = s->p;
+	size_t n = 0;
+	struct plan_input *in = calloc(p->nvolumes + s->nselected + 1,
+	    sizeof(*in));
+	int rc;
+
+	if (in == NULL)
+		return -1;
+	for (size_t v = 0; v < p->nvolumes; v++) {
+		in[n].volume = inventory_find(s->r->inv, p->volumes[v].id);
+		in[n].keep = p->volumes[v].keep;
+		in[n].description = p->volumes[v].description;
+		n++;
+	}
+	for (size_t v = 0; v < s->nselected; v++) {
+		bool listed = false;
+		for (size_t k = 0; k < p->nvolumes && !listed; k++)
+			listed = strcmp(p->volumes[k].id, s->selected[v]->id)
+			    == 0;
+		if (!listed)
+			in[n++].volume = s->selected[v];
+	}
+	rc = plan_add_policy(plan, p, s->zone, in, n);
+	free(in);
+	return rc;
+}
+
+static struct policy_state *
+state_of(struct run *r, const char *policy)
+{
+	for (size_t i = 0; i < r->set->npolicies; i++)
+		if (strcmp(r->ps[i].p->name, policy) == 0)
+			return &r->ps[i];
+	return NULL;
+}
+
+static struct inv_snapshot *
+find_snapshot(struct inventory *inv, const char *volume, const char *id)
+{
+	struct inv_volume *v = inventory_find(inv, volume);
+
+	for (size_t i = 0; v != NULL && i < v->nsnapshots; i++)
+		if (strcmp(v->snapshots[i].id, id) == 0)
+			return &v->snapshots[i];
+	return NULL;
+}
+
+/*
+ * Asks which AMIs use the deletion candidates not asked about yet.
+ * Returns true when the plan must be made again: an AMI uses one, or
+ * the answer was incomplete (then the volumes concerned are marked
+ * incomplete, which holds back their deletions).
+ */
+static bool
+check_images(struct run *r)
+{
+	bool replan = false;
+
+	for (size_t gi = 0; gi < r->nregions; gi++) {
+		struct region *g = &r->regions[gi];
+		size_t n = 0, total = plan_nactions(r->plan);
+		struct inv_snapshot **cand = malloc((total ? total : 1) *
+		    sizeof(*cand));
+
+		if (cand == NULL) {
+			log_error("out of memory");
+			return false;
+		}
+		for (size_t i = 0; i < total; i++) {
+			struct plan_action a;
+			struct inv_snapshot *s;
+
+			plan_action_get(r->plan, i, &a);
+			if (a.kind != PLAN_DELETE ||
+			    state_of(r, a.policy)->r != g)
+				continue;
+			s = find_snapshot(g->inv, a.volume, a.snapshot);
+			if (s == NULL || (s->flags & INV_AMI_CHECKED))
+				continue;
+			s->flags |= INV_AMI_CHECKED;
+			cand[n++] = s;
+		}
+		if (n > 0 && ec2_find_images(g->ec2, g->inv, cand, n) != 0) {
+			/* Not knowing which are in use, delete none of them;
+			 * the planner keeps them and the run ends with 1. */
+			for (size_t i = 0; i < n; i++)
+				cand[i]->flags |= INV_AMI_UNKNOWN;
+			r->images_unknown = true;
+			replan = true;
+		}
+		for (size_t i = 0; i < n; i++)
+			replan |= cand[i]->ami != NULL;
+		free(cand);
+	}
+	return replan;
+}
+
+/*
+ * Plans, asks which deletion candidates AMIs use, and plans again while
+ * that changes anything.  Rounds are bounded; a candidate the last round
+ * did not ask about is still safe to try, as EC2 refuses to delete a
+ * snapshot an AMI uses (InvalidSnapshot.InUse is reported, not fatal).
+ */
+static int
+make_plan(struct run *r)
+{
+	for (int round = 0;; round++) {
+		plan_free(r->plan);
+		if ((r->plan = plan_new(r->o->now)) == NULL)
+			goto oom;
+		for (size_t i = 0; i < r->set->npolicies; i++)
+			if (plan_policy(r->plan, &r->ps[i]) != 0)
+				goto oom;
+		if (round == AMI_ROUNDS || !check_images(r))
+			return EXIT_OK;
+		for (size_t gi = 0; gi < r->nregions; gi++)
+			if (ec2_fatal(r->regions[gi].ec2) != NULL)
+				return fatal_status(&r->regions[gi]);
+	}
+oom:
+	log_error("cannot plan: out of memory");
+	return EXIT_PARTIAL;
+}
+
+/* Volumes that could not be seen whole make the run end with 1. */
+static bool
+volume_problems(const struct run *r)
+{
+	bool bad = r->images_unknown;
+
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		const struct policy_state *s = &r->ps[i];
+		bad |= s->select_failed;
+		for (size_t v = 0; v < s->p->nvolumes; v++) {
+			struct inv_volume *iv = inventory_find(s->r->inv,
+			    s->p->volumes[v].id);
+			bad |= iv == NULL || !iv->exists || !iv->complete;
+		}
+		for (size_t v = 0; v < s->nselected; v++)
+			bad |= !s->selected[v]->complete;
+	}
+	return bad;
+}
+
+static struct ec2 *
+client_for(void *arg, const char *policy)
+{
+	return state_of(arg, policy)->r->ec2;
+}
+
+static const char *const status_names[] = {
+	[EXEC_NONE] = NULL, [EXEC_DONE] = "done", [EXEC_GONE] = "gone",
+	[EXEC_FAILED] = "failed", [EXEC_IN_USE] = "in-use",
+	[EXEC_HELD] = "held",
+};
+
+static void
+result_json(const struct plan *plan, const struct execute_outcome *out,
+    const struct execute_summary *sum)
+{
+	json_object *res = json_object_new_object();
+	json_object *list = json_object_new_array();
+
+	json_object_object_add(res, "created",
+	    json_object_new_int64((int64_t)sum->created));
+	json_object_object_add(res, "deleted",
+	    json_object_new_int64((int64_t)sum->deleted));
+	json_object_object_add(res, "skipped",
+	    json_object_new_int64((int64_t)sum->skipped));
+	json_object_object_add(res, "failed",
+	    json_object_new_int64((int64_t)sum->failed));
+	json_object_object_add(res, "in_use",
+	    json_object_new_int64((int64_t)sum->in_use));
+	json_object_object_add(res, "held",
+	    json_object_new_int64((int64_t)sum->held));
+	for (size_t i = 0; i < plan_nactions(plan); i++) {
+		struct plan_action a;
+		json_object *o;
+
+		if (out[i].status == EXEC_NONE)
+			continue;
+		plan_action_get(plan, i, &a);
+		o = json_object_new_object();
+		json_object_object_add(o, "policy",
+		    json_object_new_string(a.policy));
+		json_object_object_add(o, "volume", a.volume ?
+		    json_object_new_string(a.volume) : NULL);
+		json_object_object_add(o, "action",
+		    json_object_new_string(plan_kind_name(a.kind)));
+		json_object_object_add(o, "snapshot", a.snapshot ?
+		    json_object_new_string(a.snapshot) : out[i].snapshot[0] ?
+		    json_object_new_string(out[i].snapshot) : NULL);
+		json_object_object_add(o, "outcome",
+		    json_object_new_string(status_names[out[i].status]));
+		json_object_object_add(o, "error", out[i].error.code[0] ?
+		    json_object_new_string(out[i].error.code) : NULL);
+		json_object_object_add(o, "message", out[i].error.message[0] ?
+		    json_object_new_string(out[i].error.message) : NULL);
+		json_object_array_add(list, o);
+	}
+	json_object_object_add(res, "outcomes", list);
+	fputs(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN),
+	    stdout);
+	json_object_put(res);
+}
+
+static int
+apply(struct run *r)
+{
+	size_t n = plan_nactions(r->plan);
+	struct execute_outcome *out = calloc(n ? n : 1, sizeof(*out));
+	struct execute_summary sum;
+	int rc;
+
+	if (out == NULL || execute_plan(r->plan, client_for, r,
+	    r->o->progress, out, &sum) != 0) {
+		free(out);
+		log_error("out of memory; nothing was done");
+		return EXIT_PARTIAL;
+	}
+	if (r->o->json) {
+		fputs(", \"result\": ", stdout);
+		result_json(r->plan, out, &sum);
+		fputs("}\n", stdout);
+	} else if (!quiet(r->o)) {
+		printf("created %zu, deleted %zu, skipped %zu, failed %zu",
+		    sum.created, sum.deleted, sum.skipped, sum.failed);
+		if (sum.in_use > 0)
+			printf(", %zu in use by an AMI", sum.in_use);
+		if (sum.held > 0)
+			printf(", %zu kept for a failed create", sum.held);
+		putchar('\n');
+	}
+	free(out);
+	if (sum.fatal) {
+		for (size_t i = 0; i < r->nregions; i++)
+			if (ec2_fatal(r->regions[i].ec2) != NULL)
+				log_error("region %s: %s", r->regions[i].name,
+				    ec2_fatal(r->regions[i].ec2));
+		rc = sum.created + sum.deleted == 0 ? EXIT_EC2 : EXIT_PARTIAL;
+	} else {
+		rc = sum.failed > 0 || volume_problems(r) ? EXIT_PARTIAL :
+		    EXIT_OK;
+	}
+	return rc;
+}
+
+static void
+format_time(int64_t t, char *buf, size_t len)
+{
+	struct tz_tm tm;
+
+	tz_to_utc(t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.month,
+	    tm.day, tm.hour, tm.min, tm.sec);
+}
+
+static bool
+owned(const struct policy *p, const struct inv_snapshot *s)
+{
+	return p->adopt || (s->owner != NULL && strcmp(s->owner, p->name) == 0);
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	const struct inv_snapshot *x = *(const struct inv_snapshot *const *)a;
+	const struct inv_snapshot *y = *(const struct inv_snapshot *const *)b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? 1 : -1;
+	return strcmp(x->id, y->id);
+}
+
+static void
+list_volume(const struct policy_state *s, const struct inv_volume *v,
+    const char *description, json_object *jvols)
+{
+	json_object *jv = NULL, *jsnaps = NULL;
+	const struct inv_snapshot **order = malloc((v->nsnapshots + 1) *
+	    sizeof(*order));
+
+	if (order == NULL) {
+		log_error("out of memory");
+		return;
+	}
+	for (size_t i = 0; i < v->nsnapshots; i++)
+		order[i] = &v->snapshots[i];
+	qsort(order, v->nsnapshots, sizeof(*order), newest_first);
+
+	if (jvols != NULL) {
+		jv = json_object_new_object();
+		jsnaps = json_object_new_array();
+		json_object_object_add(jv, "policy",
+		    json_object_new_string(s->p->name));
+		json_object_object_add(jv, "volume",
+		    json_object_new_string(v->id));
+		json_object_object_add(jv, "description", description ?
+		    json_object_new_string(description) : NULL);
+		json_object_object_add(jv, "exists",
+		    json_object_new_boolean(v->exists));
+		json_object_object_add(jv, "complete",
+		    json_object_new_boolean(v->complete));
+	} else {
+		printf("%s  %s%s%s%s%s\n", s->p->name, v->id, description ?
+		    "  " : "", description ? description : "", v->exists ? "" :
+		    "  (the volume no longer exists)", v->complete ? "" :
+		    "  (listing incomplete)");
+	}
+	for (size_t i = 0; i < v->nsnapshots; i++) {
+		const struct inv_snapshot *sn = order[i];
+		char day[TZ_DATE_MAX], start[32];
+
+		/* The day as the planner sees it: the tag, else local. */
+		tz_format_date(sn->date != INV_NO_DATE ? sn->date :
+		    tz_local_day(s->zone, sn->start), day);
+		format_time(sn->start, start, sizeof(start));
+		if (jsnaps != NULL) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "snapshot",
+			    json_object_new_string(sn->id));
+			json_object_object_add(o, "state",
+			    json_object_new_string(inv_state_name(sn->state)));
+			json_object_object_add(o, "day",
+			    json_object_new_string(day));
+			json_object_object_add(o, "start",
+			    json_object_new_string(start));
+			json_object_object_add(o, "owned",
+			    json_object_new_boolean(owned(s->p, sn)));
+			json_object_object_add(o, "protected",
+			    json_object_new_boolean(sn->flags &
+			    INV_PROTECTED));
+			json_object_object_add(o, "description",
+			    sn->description ? json_object_new_string(
+			    sn->description) : NULL);
+			json_object_array_add(jsnaps, o);
+		} else {
+			printf("  %-22s  %-11s  %s  %s  %-5s  %s\n", sn->id,
+			    inv_state_name(sn->state), day, start,
+			    owned(s->p, sn) ? "owned" : "-",
+			    sn->description ? sn->description : "");
+		}
+	}
+	if (jv != NULL) {
+		json_object_object_add(jv, "snapshots", jsnaps);
+		json_object_array_add(jvols, jv);
+	}
+	free(order);
+}
+
+static int
+list(struct run *r)
+{
+	json_object *jvols = r->o->json ? json_object_new_array() : NULL;
+
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		const struct policy_state *s = &r->ps[i];
+
+		for (size_t v = 0; v < s->p->nvolumes; v++)
+			list_volume(s, inventory_find(s->r->inv,
+			    s->p->volumes[v].id), s->p->volumes[v].description,
+			    jvols);
+		for (size_t v = 0; v < s->nselected; v++)
+			list_volume(s, s->selected[v], NULL, jvols);
+	}
+	if (jvols != NULL) {
+		json_object *doc = json_object_new_object();
+		json_object_object_add(doc, "volumes", jvols);
+		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+		json_object_put(doc);
+	}
+	return volume_problems(r) ? EXIT_PARTIAL : EXIT_OK;
+}
+
+/* One line on what the run cost: calls by action, retries, bytes. */
+static void
+log_requests(const struct run *r)
+{
+	static const char *const names[EC2_NACTIONS] = { "DescribeVolumes",
+	    "DescribeSnapshots", "DescribeImages", "CreateSnapshot",
+	    "DeleteSnapshot" };
+	struct ec2_stats total = { { 0 }, 0, 0, 0 };
+	unsigned long calls = 0;
+	char by[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < r->nregions; i++) {
+		const struct ec2_stats *s;
+		if (r->regions[i].ec2 == NULL)
+			continue;
+		s = ec2_stats(r->regions[i].ec2);
+		for (int a = 0; a < EC2_NACTIONS; a++)
+			total.calls[a] += s->calls[a];
+		total.retries += s->retries;
+		total.throttled += s->throttled;
+		total.bytes += s->bytes;
+	}
+	for (int a = 0; a < EC2_NACTIONS; a++) {
+		calls += total.calls[a];
+		if (total.calls[a] > 0 && len < sizeof(by))
+			len += (size_t)snprintf(by + len, sizeof(by) - len,
+			    "%s%s %lu", len ? ", " : "", names[a],
+			    total.calls[a]);
+	}
+	if (calls > 0)
+		log_info("%lu requests (%s), %lu retries, %lu throttled, %llu "
+		    "bytes read", calls, by, total.retries, total.throttled,
+		    total.bytes);
+}
+
+static void
+cleanup(struct run *r)
+{
+	plan_free(r->plan);
+	for (size_t i = 0; i < r->set->npolicies && r->ps != NULL; i++) {
+		tz_free(r->ps[i].zone);
+		free(r->ps[i].selected);
+	}
+	free(r->ps);
+	for (size_t i = 0; i < r->nregions; i++) {
+		ec2_free(r->regions[i].ec2);
+		inventory_free(r->regions[i].inv);
+	}
+	free(r->regions);
+	credentials_free(r->creds);
+	lock_release(r->lock_fd);
+}
+
+int
+run_command(const struct policy_set *set, const struct run_options *o)
+{
+	struct run r = { 0 };
+	int rc;
+
+	r.o = o;
+	r.set = set;
+	r.lock_fd = -1;
+	r.ps = calloc(set->npolicies + 1, sizeof(*r.ps));
+	r.regions = calloc(set->npolicies + 1, sizeof(*r.regions));
+	if (r.ps == NULL || r.regions == NULL) {
+		log_error("out of memory");
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
+	if (o->mode == RUN_APPLY && (rc = take_lock(&r)) != EXIT_OK)
+		goto done;
+	if ((rc = open_clients(&r)) != EXIT_OK ||
+	    (rc = discover(&r)) != EXIT_OK)
+		goto done;
+	if (o->mode == RUN_LIST) {
+		rc = list(&r);
+		goto done;
+	}
+	if ((rc = make_plan(&r)) != EXIT_OK)
+		goto done;
+	if (o->json && o->mode == RUN_APPLY)
+		fputs("{\"plan\": ", stdout);
+	/* Quiet (cron): only what needs a person, so no plan in text. */
+	if ((o->json ? report_plan_json(stdout, r.plan) : quiet(o) ? 0 :
+	    report_plan_text(stdout, r.plan)) != 0) {
+		log_error("cannot write the plan; nothing was done");
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
+	fflush(stdout);
+	if (o->mode == RUN_PLAN)
+		rc = volume_problems(&r) ? EXIT_PARTIAL : EXIT_OK;
+	else
+		rc = apply(&r);
+done:
+	log_requests(&r);
+	cleanup(&r);
+	return rc;
+}
