@@ -10,6 +10,7 @@
  * value is wiped when released, secret or not: it is simpler than keeping
  * track of which ones matter.
  */
+#include "log.h"
 #include "awsconfig.h"
 
 #include <errno.h>
@@ -498,21 +499,6 @@ fail:
 	return rc;
 }
 
-static void file_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-file_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Reads a whole regular file of at most AWSCONFIG_FILE_MAX bytes. */
 static int
 read_file(const char *path, char **bufp, size_t *lenp, char *err,
@@ -530,21 +516,21 @@ read_file(const char *path, char **bufp, size_t *lenp, char *err,
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
-		file_err(err, errlen, "%s: %s", path, strerror(errno));
+		log_reason(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
-		file_err(err, errlen, "%s: %s", path, strerror(errno));
+		log_reason(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		file_err(err, errlen, "%s: not a regular file", path);
+		log_reason(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
 	buf = malloc(AWSCONFIG_FILE_MAX + 1);
 	if (buf == NULL) {
-		file_err(err, errlen, "%s: out of memory", path);
+		log_reason(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
 	while (len <= AWSCONFIG_FILE_MAX) {
@@ -552,7 +538,7 @@ read_file(const char *path, char **bufp, size_t *lenp, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			file_err(err, errlen, "%s: %s", path, strerror(errno));
+			log_reason(err, errlen, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
@@ -560,7 +546,7 @@ read_file(const char *path, char **bufp, size_t *lenp, char *err,
 		len += (size_t)n;
 	}
 	if (len > AWSCONFIG_FILE_MAX) {
-		file_err(err, errlen, "%s: larger than %d bytes", path,
+		log_reason(err, errlen, "%s: larger than %d bytes", path,
 		    AWSCONFIG_FILE_MAX);
 		goto fail;
 	}
@@ -588,7 +574,7 @@ awsconfig_load(const char *path, enum awsconfig_kind kind,
 
 	memset(out, 0, sizeof(*out));
 	if (path == NULL) {
-		file_err(err, errlen, "no file name");
+		log_reason(err, errlen, "no file name");
 		return -1;
 	}
 	rc = read_file(path, &buf, &len, err, errlen);

@@ -92,21 +92,6 @@ struct fetched {
 	int64_t expiration;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A variable's value, or NULL when it is unset or empty. */
 static const char *
 env(const char *name)
@@ -147,16 +132,16 @@ check_secret_text(const char *what, const char *s, size_t max, char *err,
 	size_t n = strlen(s);
 
 	if (n == 0) {
-		set_err(err, errlen, "%s is empty", what);
+		log_reason(err, errlen, "%s is empty", what);
 		return -1;
 	}
 	if (n > max) {
-		set_err(err, errlen, "%s is longer than %zu bytes", what, max);
+		log_reason(err, errlen, "%s is longer than %zu bytes", what, max);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!is_visible((unsigned char)s[i])) {
-			set_err(err, errlen, "%s contains a blank, a control "
+			log_reason(err, errlen, "%s contains a blank, a control "
 			    "character or a non-ASCII byte", what);
 			return -1;
 		}
@@ -260,7 +245,7 @@ fetched_copy(struct fetched *f, const char *akid, const char *secret,
 	if (f->access_key_id == NULL || f->secret_access_key == NULL ||
 	    (token != NULL && f->session_token == NULL)) {
 		fetched_free(f);
-		set_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -281,7 +266,7 @@ struct json {
 static int
 json_fail(struct json *j, const char *what)
 {
-	set_err(j->err, j->errlen, "JSON: %s at byte %zu", what, j->pos);
+	log_reason(j->err, j->errlen, "JSON: %s at byte %zu", what, j->pos);
 	return -1;
 }
 
@@ -561,7 +546,7 @@ json_member_value(struct json *j, struct credentials_json_field *f)
 		return json_fail(j, "nested object or array");
 	if (c != '"') {
 		if (f != NULL) {
-			set_err(j->err, j->errlen, "JSON: %s is not a string",
+			log_reason(j->err, j->errlen, "JSON: %s is not a string",
 			    f->name);
 			return -1;
 		}
@@ -570,13 +555,13 @@ json_member_value(struct json *j, struct credentials_json_field *f)
 	if (f == NULL)
 		return json_string(j, NULL, 0, &n);
 	if (f->value != NULL) {
-		set_err(j->err, j->errlen, "JSON: %s appears twice", f->name);
+		log_reason(j->err, j->errlen, "JSON: %s appears twice", f->name);
 		return -1;
 	}
 	/* Zeroed, so that a value cut short is still a C string to wipe. */
 	cap = json_raw_len(j) + 1;
 	if ((f->value = calloc(1, cap)) == NULL) {
-		set_err(j->err, j->errlen, "out of memory");
+		log_reason(j->err, j->errlen, "out of memory");
 		return -1;
 	}
 	return json_string(j, f->value, cap, &n);
@@ -593,12 +578,12 @@ credentials_json_parse(const char *doc, size_t len,
 	for (size_t i = 0; i < nfields; i++)
 		fields[i].value = NULL;
 	if (doc == NULL || len > CREDENTIALS_DOC_MAX) {
-		set_err(err, errlen, "JSON: %s", doc == NULL ? "no document" :
+		log_reason(err, errlen, "JSON: %s", doc == NULL ? "no document" :
 		    "document too large");
 		return -1;
 	}
 	if (memchr(doc, '\0', len) != NULL) {
-		set_err(err, errlen, "JSON: NUL byte in the document");
+		log_reason(err, errlen, "JSON: NUL byte in the document");
 		return -1;
 	}
 	json_ws(&j);
@@ -799,7 +784,7 @@ fetched_from_json(const char *body, const char *what, bool want_code,
 	memset(f, 0, sizeof(*f));
 	if (credentials_json_parse(body, strlen(body), fl, NF, why,
 	    sizeof(why)) != 0) {
-		set_err(err, errlen, "%s: %s", what, why);
+		log_reason(err, errlen, "%s: %s", what, why);
 		return -1;
 	}
 	if (want_code && (fl[CODE].value == NULL ||
@@ -808,13 +793,13 @@ fetched_from_json(const char *body, const char *what, bool want_code,
 		    sizeof(a));
 		excerpt(fl[MESSAGE].value != NULL ? fl[MESSAGE].value : "", b,
 		    sizeof(b));
-		set_err(err, errlen, "%s: Code is %s%s%s", what, a,
+		log_reason(err, errlen, "%s: Code is %s%s%s", what, a,
 		    b[0] ? ": " : "", b);
 		goto fail;
 	}
 	for (int i = AKID; i <= EXPIRATION; i++) {
 		if (fl[i].value == NULL) {
-			set_err(err, errlen, "%s: the document has no %s", what,
+			log_reason(err, errlen, "%s: the document has no %s", what,
 			    fl[i].name);
 			goto fail;
 		}
@@ -833,7 +818,7 @@ fetched_from_json(const char *body, const char *what, bool want_code,
 		goto fail;
 	if (credentials_parse_time(fl[EXPIRATION].value, &f->expiration) !=
 	    0) {
-		set_err(err, errlen, "%s: Expiration is not an ISO 8601 UTC "
+		log_reason(err, errlen, "%s: Expiration is not an ISO 8601 UTC "
 		    "time", what);
 		goto fail;
 	}
@@ -860,15 +845,15 @@ read_small_file(const char *what, const char *path, size_t max, char **out,
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		set_err(err, errlen, "%s: %s: %s", what, path, strerror(errno));
+		log_reason(err, errlen, "%s: %s: %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: %s: not a regular file", what, path);
+		log_reason(err, errlen, "%s: %s: not a regular file", what, path);
 		goto fail;
 	}
 	if ((buf = calloc(1, max + 2)) == NULL) {
-		set_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto fail;
 	}
 	while (len <= max) {
@@ -876,7 +861,7 @@ read_small_file(const char *what, const char *path, size_t max, char **out,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_err(err, errlen, "%s: %s: %s", what, path,
+			log_reason(err, errlen, "%s: %s: %s", what, path,
 			    strerror(errno));
 			goto fail;
 		}
@@ -885,12 +870,12 @@ read_small_file(const char *what, const char *path, size_t max, char **out,
 		len += (size_t)n;
 	}
 	if (len > max) {
-		set_err(err, errlen, "%s: %s: larger than %zu bytes", what,
+		log_reason(err, errlen, "%s: %s: larger than %zu bytes", what,
 		    path, max);
 		goto fail;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		set_err(err, errlen, "%s: %s: NUL byte in the file", what,
+		log_reason(err, errlen, "%s: %s: NUL byte in the file", what,
 		    path);
 		goto fail;
 	}
@@ -937,7 +922,7 @@ shared_path(const char *envname, const char *rel, char *path, size_t pathlen,
 	else
 		n = snprintf(path, pathlen, "%s/%s", home, rel);
 	if (n < 0 || (size_t)n >= pathlen) {
-		set_err(err, errlen, "%s: path too long",
+		log_reason(err, errlen, "%s: path too long",
 		    v != NULL ? envname : "HOME");
 		path[0] = '\0';
 		return -1;
@@ -1004,7 +989,7 @@ profile_keys(const struct awsconfig_profile *p, const char *path,
 		return 1;
 	if (p->access_key_id.value == NULL ||
 	    p->secret_access_key.value == NULL) {
-		set_err(err, errlen, "%s:%d: profile %s has %s but no %s", path,
+		log_reason(err, errlen, "%s:%d: profile %s has %s but no %s", path,
 		    p->line, profile, p->access_key_id.value != NULL ?
 		    "aws_access_key_id" : "aws_secret_access_key",
 		    p->access_key_id.value != NULL ? "aws_secret_access_key" :
@@ -1041,7 +1026,7 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 	    profile, &conf, conf_path, sizeof(conf_path), err, errlen) != 0)
 		goto done;
 	if (explicit && !cred.found && !conf.found) {
-		set_err(err, errlen, "profile %s not found in %s or %s",
+		log_reason(err, errlen, "profile %s not found in %s or %s",
 		    profile, shown_path("AWS_SHARED_CREDENTIALS_FILE",
 		    "~/.aws/credentials"), shown_path("AWS_CONFIG_FILE",
 		    "~/.aws/config"));
@@ -1067,7 +1052,7 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 		goto done;
 	if (other != NULL && (keys > 0 ||
 	    strcmp(other->other_source, "credential_process") != 0)) {
-		set_err(err, errlen, "%s:%d: profile %s uses %s, which "
+		log_reason(err, errlen, "%s:%d: profile %s uses %s, which "
 		    "ec2backup does not support; give the profile "
 		    "aws_access_key_id and aws_secret_access_key, or use "
 		    "environment variables or an instance role", other_path,
@@ -1121,7 +1106,7 @@ from_env(struct credentials *c, char *err, size_t errlen)
 		return 1;
 	}
 	if (secret == NULL) {
-		set_err(err, errlen, "AWS_ACCESS_KEY_ID is set but "
+		log_reason(err, errlen, "AWS_ACCESS_KEY_ID is set but "
 		    "AWS_SECRET_ACCESS_KEY is not");
 		return -1;
 	}
@@ -1223,21 +1208,21 @@ container_url(char *url, size_t urllen, char *err, size_t errlen)
 	if (rel != NULL) {
 		for (const char *p = rel; *p != '\0'; p++) {
 			if (!is_visible((unsigned char)*p)) {
-				set_err(err, errlen, "AWS_CONTAINER_"
+				log_reason(err, errlen, "AWS_CONTAINER_"
 				    "CREDENTIALS_RELATIVE_URI contains a blank "
 				    "or a control character");
 				return -1;
 			}
 		}
 		if (rel[0] != '/') {
-			set_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_"
+			log_reason(err, errlen, "AWS_CONTAINER_CREDENTIALS_"
 			    "RELATIVE_URI must start with '/'");
 			return -1;
 		}
 		n = snprintf(url, urllen, "%s%s", CONTAINER_ENDPOINT, rel);
 	} else if (full != NULL) {
 		if (!credentials_full_uri_allowed(full)) {
-			set_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+			log_reason(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 			    " must be an https URL, or http to a loopback "
 			    "address, 169.254.170.2, 169.254.170.23 or "
 			    "[fd00:ec2::23]");
@@ -1248,7 +1233,7 @@ container_url(char *url, size_t urllen, char *err, size_t errlen)
 		return 1;
 	}
 	if (n < 0 || (size_t)n >= urllen) {
-		set_err(err, errlen, "the container credentials URL is too "
+		log_reason(err, errlen, "the container credentials URL is too "
 		    "long");
 		return -1;
 	}
@@ -1279,7 +1264,7 @@ container_auth(char **header, char *err, size_t errlen)
 	}
 	n = strlen(value);
 	if (n == 0 || n > CONTAINER_TOKEN_MAX) {
-		set_err(err, errlen, "%s: the token is %s", what,
+		log_reason(err, errlen, "%s: the token is %s", what,
 		    n == 0 ? "empty" : "too long");
 		goto done;
 	}
@@ -1289,13 +1274,13 @@ container_auth(char **header, char *err, size_t errlen)
 
 		if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') ||
 		    c == 0x7f) {
-			set_err(err, errlen, "%s: the token contains a line "
+			log_reason(err, errlen, "%s: the token contains a line "
 			    "break or a control character", what);
 			goto done;
 		}
 	}
 	if ((*header = malloc(n + sizeof("Authorization: "))) == NULL) {
-		set_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto done;
 	}
 	memcpy(*header, "Authorization: ", sizeof("Authorization: ") - 1);
@@ -1356,7 +1341,7 @@ container_fetch(const char *url, struct fetched *f, char *err, size_t errlen)
 			body = NULL;
 		}
 		if (!again || attempt >= CONTAINER_ATTEMPTS) {
-			set_err(err, errlen, "container credentials from %s: "
+			log_reason(err, errlen, "container credentials from %s: "
 			    "%s", origin, why);
 			goto done;
 		}
@@ -1412,7 +1397,7 @@ imds_setup(struct imds *m, char *err, size_t errlen)
 	memset(m, 0, sizeof(*m));
 	if (base != NULL) {
 		if (!plausible_url(base)) {
-			set_err(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+			log_reason(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 			    " must be an http:// or https:// URL");
 			return -1;
 		}
@@ -1421,7 +1406,7 @@ imds_setup(struct imds *m, char *err, size_t errlen)
 	} else if (strcasecmp(mode, "IPv6") == 0) {
 		base = IMDS_ENDPOINT6;
 	} else {
-		set_err(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE "
+		log_reason(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE "
 		    "must be IPv4 or IPv6");
 		return -1;
 	}
@@ -1429,7 +1414,7 @@ imds_setup(struct imds *m, char *err, size_t errlen)
 	while (n > 0 && base[n - 1] == '/')
 		n--;
 	if (n >= sizeof(m->base) - 64) {
-		set_err(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT is too "
+		log_reason(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT is too "
 		    "long");
 		return -1;
 	}
@@ -1445,7 +1430,7 @@ imds_setup(struct imds *m, char *err, size_t errlen)
 		s = strtod(v, &end);
 		if (errno != 0 || *end != '\0' || !(s > 0) ||
 		    s > IMDS_TIMEOUT_MAX_S) {
-			set_err(err, errlen, "AWS_METADATA_SERVICE_TIMEOUT must "
+			log_reason(err, errlen, "AWS_METADATA_SERVICE_TIMEOUT must "
 			    "be a number of seconds, above 0 and at most %d",
 			    IMDS_TIMEOUT_MAX_S);
 			return -1;
@@ -1463,7 +1448,7 @@ imds_setup(struct imds *m, char *err, size_t errlen)
 		k = strtol(v, &end, 10);
 		if (errno != 0 || *end != '\0' || k < 1 ||
 		    k > IMDS_ATTEMPTS_MAX) {
-			set_err(err, errlen, "AWS_METADATA_SERVICE_NUM_ATTEMPTS"
+			log_reason(err, errlen, "AWS_METADATA_SERVICE_NUM_ATTEMPTS"
 			    " must be a whole number from 1 to %d",
 			    IMDS_ATTEMPTS_MAX);
 			return -1;
@@ -1502,7 +1487,7 @@ imds_token(struct imds *m, char *err, size_t errlen)
 			    why);
 			if (attempt < m->attempts)
 				continue;
-			set_err(err, errlen, "the instance metadata service "
+			log_reason(err, errlen, "the instance metadata service "
 			    "did not answer");
 			return -1;
 		}
@@ -1527,7 +1512,7 @@ imds_token(struct imds *m, char *err, size_t errlen)
 		body = NULL;
 		if (status == 403 || status == 404 || status == 405) {
 			if (m->v1_disabled) {
-				set_err(err, errlen, "the instance metadata "
+				log_reason(err, errlen, "the instance metadata "
 				    "service refused a session token (HTTP %d) "
 				    "and AWS_EC2_METADATA_V1_DISABLED forbids "
 				    "IMDSv1", status);
@@ -1541,7 +1526,7 @@ imds_token(struct imds *m, char *err, size_t errlen)
 		if ((status >= 500 || status == 429) &&
 		    attempt < m->attempts)
 			continue;
-		set_err(err, errlen, "the instance metadata service answered "
+		log_reason(err, errlen, "the instance metadata service answered "
 		    "HTTP %d to the session token request", status);
 		return -1;
 	}
@@ -1580,7 +1565,7 @@ imds_get(struct imds *m, const char *path, char **body, int *status,
 
 			line = malloc(n + sizeof("X-aws-ec2-metadata-token: "));
 			if (line == NULL) {
-				set_err(err, errlen, "out of memory");
+				log_reason(err, errlen, "out of memory");
 				return -1;
 			}
 			snprintf(line, n + sizeof("X-aws-ec2-metadata-token: "),
@@ -1595,7 +1580,7 @@ imds_get(struct imds *m, const char *path, char **body, int *status,
 			    why);
 			if (attempt < m->attempts)
 				continue;
-			set_err(err, errlen, "the instance metadata service "
+			log_reason(err, errlen, "the instance metadata service "
 			    "did not answer");
 			return -1;
 		}
@@ -1626,10 +1611,10 @@ imds_status_err(const struct imds *m, int status, const char *what,
     char *err, size_t errlen)
 {
 	if (status == 401 && m->v1)
-		set_err(err, errlen, "the instance metadata service requires "
+		log_reason(err, errlen, "the instance metadata service requires "
 		    "a session token but refused to give one");
 	else
-		set_err(err, errlen, "the instance metadata service answered "
+		log_reason(err, errlen, "the instance metadata service answered "
 		    "HTTP %d for %s", status, what);
 }
 
@@ -1662,7 +1647,7 @@ imds_fetch(struct imds *m, char role[ROLE_MAX + 1], struct fetched *f,
 	if (imds_get(m, dir, &body, &status, err, errlen) != 0)
 		return -1;
 	if (status == 404) {
-		set_err(err, errlen, "the instance has no IAM role (instance "
+		log_reason(err, errlen, "the instance has no IAM role (instance "
 		    "metadata)");
 		goto done;
 	}
@@ -1674,7 +1659,7 @@ imds_fetch(struct imds *m, char role[ROLE_MAX + 1], struct fetched *f,
 	while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\t'))
 		n--;
 	if (!valid_role(body, n)) {
-		set_err(err, errlen, "the instance metadata service gave %s "
+		log_reason(err, errlen, "the instance metadata service gave %s "
 		    "role name", n == 0 ? "an empty" : "an invalid");
 		goto done;
 	}
@@ -1739,7 +1724,7 @@ credentials_resolve(const char *profile, struct credentials **out,
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		set_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		return -1;
 	}
 	c->expiration = -1;
@@ -1759,7 +1744,7 @@ credentials_resolve(const char *profile, struct credentials **out,
 	} else if ((rc = from_imds(c, note, sizeof(note), err, errlen)) <= 0) {
 		goto tried;
 	}
-	set_err(err, errlen, "no AWS credentials found: %s, not in %s or %s "
+	log_reason(err, errlen, "no AWS credentials found: %s, not in %s or %s "
 	    "(profile %s), no container credentials, and %s; set "
 	    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, configure a profile, or "
 	    "attach an instance role", cli ? "the environment was not used "
@@ -1844,14 +1829,14 @@ credentials_get(void *arg, int64_t now, struct sigv4_credentials *out,
 			c->retry_at = now + CREDENTIALS_RETRY_AFTER;
 		} else {
 			format_time(c->expiration, when);
-			set_err(err, errlen, "the credentials from %s expired "
+			log_reason(err, errlen, "the credentials from %s expired "
 			    "at %s and cannot be refreshed: %s", c->source,
 			    when, why);
 			return -1;
 		}
 		if (now >= c->expiration) {
 			format_time(c->expiration, when);
-			set_err(err, errlen, "the credentials from %s expired "
+			log_reason(err, errlen, "the credentials from %s expired "
 			    "at %s (is the clock right?)", c->source, when);
 			return -1;
 		}
@@ -1901,12 +1886,12 @@ put_region(const char *region, const char *from, char *out, size_t outlen,
 
 	if (!valid_region(region)) {
 		excerpt(region, shown, sizeof(shown));
-		set_err(err, errlen, "%s: \"%s\" is not a region name "
+		log_reason(err, errlen, "%s: \"%s\" is not a region name "
 		    "(lowercase letters, digits and '-')", from, shown);
 		return -1;
 	}
 	if (strlen(region) >= outlen) {
-		set_err(err, errlen, "%s: the region name is too long", from);
+		log_reason(err, errlen, "%s: the region name is too long", from);
 		return -1;
 	}
 	snprintf(out, outlen, "%s", region);
@@ -1936,7 +1921,7 @@ imds_region(char *out, size_t outlen, char *err, size_t errlen)
 	n = strcspn(body, "\r\n");
 	body[n] = '\0';
 	if (!valid_region(body) || n >= outlen) {
-		set_err(err, errlen, "the instance metadata service gave an "
+		log_reason(err, errlen, "the instance metadata service gave an "
 		    "invalid region name");
 		goto done;
 	}
@@ -1996,12 +1981,12 @@ credentials_region(const char *cli_region, const char *policy_region,
 		    why);
 	}
 	if (strcmp(name, "default") == 0)
-		set_err(err, errlen, "no AWS region: use --region, set region "
+		log_reason(err, errlen, "no AWS region: use --region, set region "
 		    "in the policy, set AWS_REGION, or add region to the "
 		    "profile in %s", shown_path("AWS_CONFIG_FILE",
 		    "~/.aws/config"));
 	else
-		set_err(err, errlen, "no AWS region: use --region, set region "
+		log_reason(err, errlen, "no AWS region: use --region, set region "
 		    "in the policy, set AWS_REGION, or add region to profile "
 		    "%s in %s", name, shown_path("AWS_CONFIG_FILE",
 		    "~/.aws/config"));
@@ -2013,12 +1998,12 @@ put_url(const char *url, const char *from, char *out, size_t outlen,
     char *source, size_t sourcelen, char *err, size_t errlen)
 {
 	if (!plausible_url(url)) {
-		set_err(err, errlen, "%s: the endpoint is not an http:// or "
+		log_reason(err, errlen, "%s: the endpoint is not an http:// or "
 		    "https:// URL", from);
 		return -1;
 	}
 	if (strlen(url) >= outlen) {
-		set_err(err, errlen, "%s: the endpoint URL is too long", from);
+		log_reason(err, errlen, "%s: the endpoint URL is too long", from);
 		return -1;
 	}
 	snprintf(out, outlen, "%s", url);
@@ -2072,13 +2057,13 @@ credentials_endpoint(const char *cli_url, const char *region,
 		awsconfig_profile_free(&conf);
 	}
 	if (region == NULL || !valid_region(region)) {
-		set_err(err, errlen, "no valid region for the EC2 endpoint");
+		log_reason(err, errlen, "no valid region for the EC2 endpoint");
 		return -1;
 	}
 	n = snprintf(out, outlen, "https://ec2.%s.amazonaws.com%s", region,
 	    strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
 	if (n < 0 || (size_t)n >= outlen) {
-		set_err(err, errlen, "the endpoint URL is too long");
+		log_reason(err, errlen, "the endpoint URL is too long");
 		return -1;
 	}
 	if (source != NULL && sourcelen > 0)
@@ -2100,7 +2085,7 @@ credentials_ca_bundle(const char *profile, char *out, size_t outlen,
 		out[0] = '\0';
 	if (v != NULL) {
 		if (strlen(v) >= outlen) {
-			set_err(err, errlen, "AWS_CA_BUNDLE: path too long");
+			log_reason(err, errlen, "AWS_CA_BUNDLE: path too long");
 			return -1;
 		}
 		snprintf(out, outlen, "%s", v);
@@ -2112,7 +2097,7 @@ credentials_ca_bundle(const char *profile, char *out, size_t outlen,
 		return -1;
 	if (conf.ca_bundle.value != NULL) {
 		if (strlen(conf.ca_bundle.value) >= outlen) {
-			set_err(err, errlen, "%s:%d: ca_bundle: path too long",
+			log_reason(err, errlen, "%s:%d: ca_bundle: path too long",
 			    path, conf.ca_bundle.line);
 			rc = -1;
 		} else {

@@ -161,9 +161,8 @@ error_set(struct ec2_error *e, const char *code, const char *message,
 	    "");
 }
 
-/* "Code: message (request id)" for a log line. */
-static const char *
-error_text(const struct ec2_error *e, char *buf, size_t len)
+const char *
+ec2_error_text(const struct ec2_error *e, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s%s%s%s", e->code, *e->message ? ": " : "",
 	    e->message, *e->request_id ? " (request " : "", e->request_id,
@@ -639,7 +638,7 @@ on_done(void *arg, const struct http_response *r)
 
 		error_set(&c->error, code, ec2xml_error_message(c->parser),
 		    ec2xml_request_id(c->parser));
-		log_debug("%s: %s", name, error_text(&c->error, text,
+		log_debug("%s: %s", name, ec2_error_text(&c->error, text,
 		    sizeof(text)));
 		if (code_in(code, throttling_codes)) {
 			ec2->stats.throttled++;
@@ -665,7 +664,7 @@ on_done(void *arg, const struct http_response *r)
 		} else if (code_in(code, auth_codes) && !skew_fatal(ec2, r)) {
 			set_fatal(ec2, "EC2 refused the credentials from %s: %s",
 			    ec2->source,
-			    error_text(&c->error, text, sizeof(text)));
+			    ec2_error_text(&c->error, text, sizeof(text)));
 		}
 		finish_call(ec2, c, OUT_ERROR);
 		return;
@@ -685,7 +684,7 @@ on_done(void *arg, const struct http_response *r)
 	} else
 		error_set(&c->error, "MalformedResponse",
 		    ec2xml_failure_text(c->parser), NULL);
-	log_debug("%s: %s", name, error_text(&c->error, text, sizeof(text)));
+	log_debug("%s: %s", name, ec2_error_text(&c->error, text, sizeof(text)));
 	if (c->discard != NULL)
 		c->discard(c->arg);
 	if (!c->idempotent && r->maybe_sent) {
@@ -927,7 +926,7 @@ ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
 		rc = -1;
 		log_error("DescribeVolumes: cannot confirm that %zu volumes "
 		    "(%s, ...) exist: %s; their snapshots are kept this run",
-		    jobs[b].n, jobs[b].ids[0], error_text(&pagers[b].error,
+		    jobs[b].n, jobs[b].ids[0], ec2_error_text(&pagers[b].error,
 		    text, sizeof(text)));
 	}
 	free(pagers);
@@ -955,7 +954,7 @@ ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
 		log_error("DescribeVolumes: cannot list the volumes tagged "
 		    "%s=%s%s: %s", tags[0].key, tags[0].value, ntags > 1 ?
 		    " (and more tags)" : "", job.oom ? "out of memory" :
-		    error_text(&p.error, text, sizeof(text)));
+		    ec2_error_text(&p.error, text, sizeof(text)));
 		free(job.found);
 		return -1;
 	}
@@ -1089,7 +1088,7 @@ ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 		    "...) is incomplete: %s; none of their snapshots are "
 		    "deleted this run", jobs[b].n, jobs[b].vols[0]->id,
 		    jobs[b].oom ? "out of memory" :
-		    error_text(&pagers[b].error, text, sizeof(text)));
+		    ec2_error_text(&pagers[b].error, text, sizeof(text)));
 	}
 	free(pagers);
 	free(jobs);
@@ -1179,7 +1178,7 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 		log_error("DescribeImages: cannot tell which AMIs use %zu "
 		    "snapshots (%s, ...): %s; they are not deleted this run",
 		    jobs[b].n, jobs[b].snaps[0]->id, jobs[b].oom ?
-		    "out of memory" : error_text(&pagers[b].error, text,
+		    "out of memory" : ec2_error_text(&pagers[b].error, text,
 		    sizeof(text)));
 	}
 	free(pagers);

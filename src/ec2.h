@@ -71,6 +71,10 @@ struct ec2_error {
 	char request_id[128];
 };
 
+/* Writes "CODE: message (request ID)" for a log line; returns buf. */
+const char *ec2_error_text(const struct ec2_error *e, char *buf,
+    size_t len);
+
 struct ec2_stats {
 	unsigned long calls[EC2_NACTIONS];   /* attempts sent */
 	unsigned long retries;

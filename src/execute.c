@@ -33,16 +33,6 @@ progress_end(struct progress *p)
 		fprintf(stderr, "\r%*s\r", 40, "");
 }
 
-/* "CODE: message (request id)" */
-static const char *
-describe(const struct ec2_error *e, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s%s%s%s", e->code, *e->message ? ": " : "",
-	    e->message, *e->request_id ? " (request " : "", e->request_id,
-	    *e->request_id ? ")" : "");
-	return buf;
-}
-
 /* The actions of one kind that go to one client, as indexes. */
 struct batch {
 	struct ec2 *ec2;
@@ -153,7 +143,7 @@ run_creates(const struct plan *plan, struct batch *b, struct progress *pg,
 		o->error = cr[k].error;
 		sum->failed++;
 		log_error("policy %s: %s: CreateSnapshot: %s", a.policy,
-		    a.volume, describe(&cr[k].error, text, sizeof(text)));
+		    a.volume, ec2_error_text(&cr[k].error, text, sizeof(text)));
 	}
 done:
 	free(cr);
@@ -220,7 +210,7 @@ run_deletes(const struct plan *plan, struct batch *b, struct progress *pg,
 			o->status = EXEC_FAILED;
 			sum->failed++;
 			log_error("policy %s: %s: DeleteSnapshot %s: %s",
-			    a.policy, a.volume, a.snapshot, describe(&del[k].error,
+			    a.policy, a.volume, a.snapshot, ec2_error_text(&del[k].error,
 			    text, sizeof(text)));
 		}
 	}

@@ -76,6 +76,18 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 		syslog(priority[level], "%s%s", prefix[level], line);
 }
 
+void
+log_reason(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
 #define LOG_FUNCTION(name, level)            \
 	void name(const char *fmt, ...)      \
 	{                                    \

@@ -9,6 +9,7 @@
 #define EC2BACKUP_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG,
@@ -33,6 +34,13 @@ void log_use_syslog(bool on);
 #else
 #define LOG_PRINTF(a, b)
 #endif
+
+/*
+ * Writes a reason into err (len bytes, nothing when err is NULL), for
+ * functions that return -1 and let the caller word the message.
+ */
+void log_reason(char *err, size_t len, const char *fmt, ...)
+    LOG_PRINTF(3, 4);
 
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);

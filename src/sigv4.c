@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "log.h"
 #include "query.h"
 
 struct sigv4_buf {
@@ -45,21 +46,6 @@ struct sigv4_qpair {
 };
 
 static const char sigv4_hexdigits[] = "0123456789abcdef";
-
-static void sigv4_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-sigv4_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void
 buf_release(struct sigv4_buf *b)
@@ -140,7 +126,7 @@ buf_take(struct sigv4_buf *b, char *err, size_t errlen, const char *what)
 	if (!b->failed && b->p == NULL)
 		buf_add(b, "", 0);
 	if (b->failed) {
-		sigv4_err(err, errlen, "%s too large or out of memory", what);
+		log_reason(err, errlen, "%s too large or out of memory", what);
 		buf_release(b);
 		return NULL;
 	}
@@ -362,19 +348,19 @@ sigv4_canonical_uri(const char *path, char **out, char *err, size_t errlen)
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (path[0] != '/') {
-		sigv4_err(err, errlen, "path does not start with '/'");
+		log_reason(err, errlen, "path does not start with '/'");
 		goto fail;
 	}
 	len = strlen(path);
 	if (len > SIGV4_CANON_MAX) {
-		sigv4_err(err, errlen, "path too long");
+		log_reason(err, errlen, "path too long");
 		goto fail;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)path[i];
 
 		if (is_ctl(c) || c == '\t' || c == '?' || c == '#') {
-			sigv4_err(err, errlen, "path has a byte that cannot "
+			log_reason(err, errlen, "path has a byte that cannot "
 			    "be sent unencoded");
 			goto fail;
 		}
@@ -385,7 +371,7 @@ sigv4_canonical_uri(const char *path, char **out, char *err, size_t errlen)
 	/* Start offsets of the segments kept; ".." drops the last one. */
 	seg = malloc(maxseg * sizeof(*seg));
 	if (seg == NULL) {
-		sigv4_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 1; i <= len;) {
@@ -445,14 +431,14 @@ sigv4_canonical_query(const char *query, char **out, char *err,
 		query = "";
 	len = strlen(query);
 	if (len > SIGV4_CANON_MAX) {
-		sigv4_err(err, errlen, "query string too long");
+		log_reason(err, errlen, "query string too long");
 		goto fail;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)query[i];
 
 		if (is_ctl(c) || c == '\t' || c == '#') {
-			sigv4_err(err, errlen, "query string has a byte that "
+			log_reason(err, errlen, "query string has a byte that "
 			    "cannot be sent unencoded");
 			goto fail;
 		}
@@ -461,7 +447,7 @@ sigv4_canonical_query(const char *query, char **out, char *err,
 	}
 	pairs = calloc(maxpairs, sizeof(*pairs));
 	if (pairs == NULL) {
-		sigv4_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto fail;
 	}
 
@@ -488,7 +474,7 @@ sigv4_canonical_query(const char *query, char **out, char *err,
 		i = end + 1;
 	}
 	if (enc.failed) {
-		sigv4_err(err, errlen, "query string too large or out of "
+		log_reason(err, errlen, "query string too large or out of "
 		    "memory");
 		goto fail;
 	}
@@ -611,42 +597,42 @@ sigv4_canonical_request(const struct sigv4_request *req,
 	*creq = NULL;
 	*signed_headers = NULL;
 	if (req == NULL || !valid_method(req->method)) {
-		sigv4_err(err, errlen, "invalid HTTP method");
+		log_reason(err, errlen, "invalid HTTP method");
 		goto fail;
 	}
 	if (!valid_host(req->host)) {
-		sigv4_err(err, errlen, "invalid host");
+		log_reason(err, errlen, "invalid host");
 		goto fail;
 	}
 	if (sigv4_check_date(amz_date) != 0) {
-		sigv4_err(err, errlen, "invalid X-Amz-Date");
+		log_reason(err, errlen, "invalid X-Amz-Date");
 		goto fail;
 	}
 	if (session_token != NULL && (!valid_value(session_token) ||
 	    *session_token == '\0')) {
-		sigv4_err(err, errlen, "invalid session token");
+		log_reason(err, errlen, "invalid session token");
 		goto fail;
 	}
 	if (req->nheaders > SIGV4_HEADERS_MAX ||
 	    (req->nheaders > 0 && req->headers == NULL)) {
-		sigv4_err(err, errlen, "too many headers");
+		log_reason(err, errlen, "too many headers");
 		goto fail;
 	}
 	if (req->payload == NULL && req->payload_len > 0) {
-		sigv4_err(err, errlen, "payload length without payload");
+		log_reason(err, errlen, "payload length without payload");
 		goto fail;
 	}
 
 	h = calloc(req->nheaders + 3, sizeof(*h));
 	if (h == NULL) {
-		sigv4_err(err, errlen, "out of memory");
+		log_reason(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct sigv4_header *in = &req->headers[i];
 
 		if (!hdr_name(in->name, h[nh].name)) {
-			sigv4_err(err, errlen, "header %zu: invalid name",
+			log_reason(err, errlen, "header %zu: invalid name",
 			    i + 1);
 			goto fail;
 		}
@@ -654,12 +640,12 @@ sigv4_canonical_request(const struct sigv4_request *req,
 		    strcmp(h[nh].name, "x-amz-date") == 0 ||
 		    strcmp(h[nh].name, "x-amz-security-token") == 0 ||
 		    strcmp(h[nh].name, "authorization") == 0) {
-			sigv4_err(err, errlen, "header %s is set by the "
+			log_reason(err, errlen, "header %s is set by the "
 			    "signer", h[nh].name);
 			goto fail;
 		}
 		if (!valid_value(in->value)) {
-			sigv4_err(err, errlen, "header %s: value too long or "
+			log_reason(err, errlen, "header %s: value too long or "
 			    "with a control character", h[nh].name);
 			goto fail;
 		}
@@ -689,7 +675,7 @@ sigv4_canonical_request(const struct sigv4_request *req,
 		goto fail;
 	if (sigv4_sha256_hex(req->payload_len > 0 ? req->payload : "",
 	    req->payload_len, hash) != 0) {
-		sigv4_err(err, errlen, "SHA-256 failed");
+		log_reason(err, errlen, "SHA-256 failed");
 		goto fail;
 	}
 
@@ -746,15 +732,15 @@ sigv4_scope(const char *amz_date, const char *region, const char *service,
 
 	*out = NULL;
 	if (sigv4_check_date(amz_date) != 0) {
-		sigv4_err(err, errlen, "invalid X-Amz-Date");
+		log_reason(err, errlen, "invalid X-Amz-Date");
 		return -1;
 	}
 	if (!valid_scope_part(region)) {
-		sigv4_err(err, errlen, "invalid region");
+		log_reason(err, errlen, "invalid region");
 		return -1;
 	}
 	if (!valid_scope_part(service)) {
-		sigv4_err(err, errlen, "invalid service name");
+		log_reason(err, errlen, "invalid service name");
 		return -1;
 	}
 	buf_add(&b, amz_date, 8);
@@ -779,13 +765,13 @@ sigv4_string_to_sign(const char *creq, const char *amz_date,
 
 	*sts = NULL;
 	if (creq == NULL) {
-		sigv4_err(err, errlen, "no canonical request");
+		log_reason(err, errlen, "no canonical request");
 		goto fail;
 	}
 	if (sigv4_scope(amz_date, region, service, &scope, err, errlen) != 0)
 		goto fail;
 	if (sigv4_sha256_hex(creq, strlen(creq), hash) != 0) {
-		sigv4_err(err, errlen, "SHA-256 failed");
+		log_reason(err, errlen, "SHA-256 failed");
 		goto fail;
 	}
 	buf_adds(&b, SIGV4_ALGORITHM "\n");
@@ -929,23 +915,23 @@ sigv4_sign(const struct sigv4_request *req,
 
 	memset(key, 0, sizeof(key));
 	if (out == NULL) {
-		sigv4_err(err, errlen, "no output");
+		log_reason(err, errlen, "no output");
 		goto fail;
 	}
 	memset(out, 0, sizeof(*out));
 	if (req == NULL || cred == NULL) {
-		sigv4_err(err, errlen, "no request or credentials");
+		log_reason(err, errlen, "no request or credentials");
 		goto fail;
 	}
 	if (!valid_key_id(cred->access_key_id)) {
-		sigv4_err(err, errlen, "invalid access key id");
+		log_reason(err, errlen, "invalid access key id");
 		goto fail;
 	}
 	if (cred->secret_access_key == NULL ||
 	    *cred->secret_access_key == '\0' ||
 	    strnlen(cred->secret_access_key, SIGV4_SECRET_MAX + 1) >
 	    SIGV4_SECRET_MAX) {
-		sigv4_err(err, errlen, "invalid secret access key");
+		log_reason(err, errlen, "invalid secret access key");
 		goto fail;
 	}
 	if (cred->session_token != NULL && *cred->session_token != '\0')
@@ -960,7 +946,7 @@ sigv4_sign(const struct sigv4_request *req,
 		goto fail;
 	if (sigv4_signing_key(cred->secret_access_key, amz_date, req->region,
 	    req->service, key) != 0 || sigv4_signature(key, sts, sig) != 0) {
-		sigv4_err(err, errlen, "HMAC-SHA256 failed");
+		log_reason(err, errlen, "HMAC-SHA256 failed");
 		goto fail;
 	}
 
