@@ -52,7 +52,7 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=build/tools/%)
 MAN := docs/ec2backup.8 docs/ec2backup.cfg.5
 
 .PHONY: all check check-run unit unit-san deps install uninstall clean demo \
-	bench fuzz tools
+	bench bench-plan fuzz tools
 .DELETE_ON_ERROR:
 
 all: ec2backup
@@ -134,6 +134,10 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory ec2backup
 	@$(PYTHON) tests/demo
+
+# The planner alone: 10,000 volumes x 100 snapshots (prints its figures).
+bench-plan: build/tools/bench_plan
+	build/tools/bench_plan
 
 # Coverage-guided fuzzing of the response parser (clang's libFuzzer):
 # `make fuzz FUZZ_SECONDS=600` runs each target that long, growing a corpus

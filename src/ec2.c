@@ -1191,13 +1191,49 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 #define LOOKUP_DELAY_MS 2000
 #define MAX_LOOKUPS 3
 
+/*
+ * One ec2_apply: deletes that wait for a create are chained to it
+ * (1-based indexes, 0 ends a chain) and queued when it has ended well.
+ */
+struct apply {
+	struct ec2_delete *deletes;
+	size_t *waiting;         /* per create: its first waiting delete */
+	size_t *next;            /* per delete: the next one waiting */
+};
+
 struct create_job {
 	struct ec2 *ec2;
+	struct apply *ap;
+	size_t index;
 	struct ec2_create *cr;
 	struct call *create;     /* kept while its lookup runs */
 	int lookups;
 	bool seen;               /* the lookup found the snapshot */
 };
+
+static void queue_delete(struct ec2 *ec2, struct ec2_delete *d);
+
+/* A create has ended, one way or the other: what waited for it goes
+ * now, or is held back if the snapshot was not made. */
+static void
+create_ended(struct create_job *job)
+{
+	struct apply *ap = job->ap;
+
+	tick(job->ec2);
+	for (size_t k = ap->waiting[job->index]; k != 0; k = ap->next[k - 1]) {
+		struct ec2_delete *d = &ap->deletes[k - 1];
+
+		if (job->cr->ok) {
+			queue_delete(job->ec2, d);
+			continue;
+		}
+		d->held = true;
+		error_set(&d->error, "Held", "the snapshot it made room for "
+		    "was not created", NULL);
+		tick(job->ec2);
+	}
+}
 
 static int
 created_item(void *arg, const struct ec2xml_snapshot *s)
@@ -1248,8 +1284,6 @@ lookup_query(const struct ec2_create *cr)
 	return finish_query(q, failed);
 }
 
-static void create_done(struct call *c, enum outcome out);
-
 static void
 lookup_done(struct call *c, enum outcome out)
 {
@@ -1264,7 +1298,7 @@ lookup_done(struct call *c, enum outcome out)
 		log_info("%s: CreateSnapshot: the answer was lost, but %s was "
 		    "created", job->cr->volume, job->cr->snapshot);
 		call_free(create);
-		tick(ec2);
+		create_ended(job);
 		return;
 	}
 	if (out != OUT_OK || job->lookups >= MAX_LOOKUPS) {
@@ -1283,7 +1317,7 @@ lookup_done(struct call *c, enum outcome out)
 		error_set(&job->cr->error, create->error.code, msg,
 		    create->error.request_id);
 		call_free(create);
-		tick(ec2);
+		create_ended(job);
 		return;
 	}
 	/* Not created: try again after a backoff. */
@@ -1305,7 +1339,7 @@ create_done(struct call *c, enum outcome out)
 	if (out == OUT_OK && job->seen) {
 		job->cr->ok = true;
 		call_free(c);
-		tick(job->ec2);
+		create_ended(job);
 		return;
 	}
 	if (out == OUT_OK)
@@ -1315,7 +1349,7 @@ create_done(struct call *c, enum outcome out)
 		if (out != OUT_OK)
 			job->cr->error = c->error;
 		call_free(c);
-		tick(job->ec2);
+		create_ended(job);
 		return;
 	}
 	/* The request may have reached EC2: look before trying again. */
@@ -1327,52 +1361,13 @@ create_done(struct call *c, enum outcome out)
 	    lookup_done, job)) == NULL) {
 		error_set(&job->cr->error, "Ambiguous", "out of memory", NULL);
 		call_free(c);
-		tick(job->ec2);
+		create_ended(job);
 		return;
 	}
 	lookup->cbs.snapshot = created_item;
 	lookup->not_before = http_now_ms() + LOOKUP_DELAY_MS;
 	submit(job->ec2, lookup);
 }
-
-size_t
-ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates, size_t n)
-{
-	struct create_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
-	size_t failed = 0;
-
-	if (jobs == NULL) {
-		log_error("out of memory");
-		return n;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct ec2_create *cr = &creates[i];
-		struct query *q = create_query(cr);
-		struct call *c;
-
-		cr->ok = false;
-		cr->found_after_retry = false;
-		cr->snapshot[0] = '\0';
-		memset(&cr->error, 0, sizeof(cr->error));
-		jobs[i].ec2 = ec2;
-		jobs[i].cr = cr;
-		if (q == NULL || (c = call_new(ec2, EC2_CREATE_SNAPSHOT, q,
-		    false, create_done, &jobs[i])) == NULL) {
-			error_set(&cr->error, "NotAttempted",
-			    "cannot build the request", NULL);
-			continue;
-		}
-		c->cbs.snapshot = created_item;
-		submit(ec2, c);
-	}
-	run_all(ec2);
-	for (size_t i = 0; i < n; i++)
-		failed += !creates[i].ok;
-	free(jobs);
-	return failed;
-}
-
-/* --- deleting --- */
 
 static void
 delete_done(struct call *c, enum outcome out)
@@ -1394,34 +1389,103 @@ delete_done(struct call *c, enum outcome out)
 	call_free(c);
 }
 
+static void
+queue_delete(struct ec2 *ec2, struct ec2_delete *d)
+{
+	struct query *q = query_new("DeleteSnapshot", EC2_API_VERSION);
+	struct call *c;
+
+	if (q != NULL && query_add(q, "SnapshotId", d->snapshot) != 0) {
+		query_free(q);
+		q = NULL;
+	}
+	/* Deleting twice is harmless (the second finds nothing), so a lost
+	 * answer can simply be retried. */
+	if (q == NULL || (c = call_new(ec2, EC2_DELETE_SNAPSHOT, q, true,
+	    delete_done, d)) == NULL) {
+		error_set(&d->error, "NotAttempted", "cannot build the request",
+		    NULL);
+		tick(ec2);
+		return;
+	}
+	submit(ec2, c);
+}
+
+size_t
+ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
+    struct ec2_delete *deletes, size_t ndeletes)
+{
+	struct create_job *jobs = calloc(ncreates + 1, sizeof(*jobs));
+	struct apply ap = { deletes, calloc(ncreates + 1, sizeof(size_t)),
+	    calloc(ndeletes + 1, sizeof(size_t)) };
+	size_t failed = 0;
+
+	if (jobs == NULL || ap.waiting == NULL || ap.next == NULL) {
+		free(jobs);
+		free(ap.waiting);
+		free(ap.next);
+		log_error("out of memory");
+		return ncreates + ndeletes;
+	}
+	for (size_t j = 0; j < ndeletes; j++) {
+		struct ec2_delete *d = &deletes[j];
+
+		d->ok = d->gone = d->in_use = d->held = false;
+		memset(&d->error, 0, sizeof(d->error));
+		if (d->after > ncreates) {
+			error_set(&d->error, "NotAttempted", "it waits for a "
+			    "create that is not in this batch", NULL);
+			d->held = true;
+		} else if (d->after > 0) {
+			ap.next[j] = ap.waiting[d->after - 1];
+			ap.waiting[d->after - 1] = j + 1;
+		}
+	}
+	for (size_t i = 0; i < ncreates; i++) {
+		struct ec2_create *cr = &creates[i];
+		struct query *q = create_query(cr);
+		struct call *c;
+
+		cr->ok = false;
+		cr->found_after_retry = false;
+		cr->snapshot[0] = '\0';
+		memset(&cr->error, 0, sizeof(cr->error));
+		jobs[i] = (struct create_job){ .ec2 = ec2, .ap = &ap,
+		    .index = i, .cr = cr };
+		if (q == NULL || (c = call_new(ec2, EC2_CREATE_SNAPSHOT, q,
+		    false, create_done, &jobs[i])) == NULL) {
+			error_set(&cr->error, "NotAttempted",
+			    "cannot build the request", NULL);
+			create_ended(&jobs[i]);
+			continue;
+		}
+		c->cbs.snapshot = created_item;
+		submit(ec2, c);
+	}
+	/* Creates and deletes have their own EC2 buckets, so the deletes
+	 * that wait for nothing go alongside the creates. */
+	for (size_t j = 0; j < ndeletes; j++)
+		if (deletes[j].after == 0)
+			queue_delete(ec2, &deletes[j]);
+	run_all(ec2);
+	for (size_t i = 0; i < ncreates; i++)
+		failed += !creates[i].ok;
+	for (size_t j = 0; j < ndeletes; j++)
+		failed += !deletes[j].ok;
+	free(jobs);
+	free(ap.waiting);
+	free(ap.next);
+	return failed;
+}
+
+size_t
+ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates, size_t n)
+{
+	return ec2_apply(ec2, creates, n, NULL, 0);
+}
+
 size_t
 ec2_delete_snapshots(struct ec2 *ec2, struct ec2_delete *deletes, size_t n)
 {
-	size_t failed = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct ec2_delete *d = &deletes[i];
-		struct query *q = query_new("DeleteSnapshot", EC2_API_VERSION);
-		struct call *c;
-
-		d->ok = d->gone = d->in_use = false;
-		memset(&d->error, 0, sizeof(d->error));
-		if (q != NULL && query_add(q, "SnapshotId", d->snapshot) != 0) {
-			query_free(q);
-			q = NULL;
-		}
-		/* Deleting twice is harmless (the second finds nothing), so
-		 * a lost answer can simply be retried. */
-		if (q == NULL || (c = call_new(ec2, EC2_DELETE_SNAPSHOT, q, true,
-		    delete_done, d)) == NULL) {
-			error_set(&d->error, "NotAttempted",
-			    "cannot build the request", NULL);
-			continue;
-		}
-		submit(ec2, c);
-	}
-	run_all(ec2);
-	for (size_t i = 0; i < n; i++)
-		failed += !deletes[i].ok;
-	return failed;
+	return ec2_apply(ec2, NULL, 0, deletes, n);
 }

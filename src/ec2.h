@@ -169,7 +169,10 @@ size_t ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates,
 /* One DeleteSnapshot; filled in by ec2_delete_snapshots. */
 struct ec2_delete {
 	const char *snapshot;
+	size_t after;                /* 1 + the index of the create it waits
+					for (ec2_apply); 0: none */
 	bool ok;                     /* deleted, or already gone */
+	bool held;                   /* not tried: its create failed */
 	bool gone;                   /* InvalidSnapshot.NotFound */
 	bool in_use;                 /* InvalidSnapshot.InUse: an AMI uses it */
 	struct ec2_error error;
@@ -179,5 +182,15 @@ struct ec2_delete {
  * included). */
 size_t ec2_delete_snapshots(struct ec2 *ec2, struct ec2_delete *deletes,
     size_t n);
+
+/*
+ * Runs creates and deletes together: CreateSnapshot and DeleteSnapshot
+ * have separate EC2 buckets, so neither waits for the other, except that
+ * a delete with `after` set starts only once that create has succeeded,
+ * and is held (not tried) when it failed.  Returns how many of either
+ * did not succeed (held and in_use included).
+ */
+size_t ec2_apply(struct ec2 *ec2, struct ec2_create *creates,
+    size_t ncreates, struct ec2_delete *deletes, size_t ndeletes);
 
 #endif

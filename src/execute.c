@@ -33,104 +33,90 @@ progress_end(struct progress *p)
 		fprintf(stderr, "\r%*s\r", 40, "");
 }
 
-/* The actions of one kind that go to one client, as indexes. */
-struct batch {
-	struct ec2 *ec2;
-	size_t *idx;
-	size_t n;
-};
-
-static int
-group(const struct plan *plan, enum plan_kind kind, execute_client_fn client,
-    void *arg, struct batch **out, size_t *nout)
+/* The clients a plan's creates and deletes go to, in first-use order. */
+static size_t
+clients(const struct plan *plan, execute_client_fn client, void *arg,
+    struct ec2 **out)
 {
-	size_t n = plan_nactions(plan);
-	struct batch *b = NULL;
-	size_t nb = 0;
+	size_t n = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < plan_nactions(plan); i++) {
 		struct plan_action a;
 		struct ec2 *ec2;
 		size_t j;
 
 		plan_action_get(plan, i, &a);
-		if (a.kind != kind)
+		if (a.kind != PLAN_CREATE && a.kind != PLAN_DELETE)
 			continue;
 		ec2 = client(arg, a.policy);
-		for (j = 0; j < nb && b[j].ec2 != ec2; j++)
+		for (j = 0; j < n && out[j] != ec2; j++)
 			;
-		if (j == nb) {
-			struct batch *grown = realloc(b, (nb + 1) * sizeof(*b));
-			if (grown == NULL)
-				goto oom;
-			b = grown;
-			b[nb].ec2 = ec2;
-			b[nb].n = 0;
-			if ((b[nb].idx = malloc(n * sizeof(size_t))) == NULL)
-				goto oom;
-			nb++;
-		}
-		b[j].idx[b[j].n++] = i;
+		if (j == n)
+			out[n++] = ec2;
 	}
-	*out = b;
-	*nout = nb;
-	return 0;
-oom:
-	for (size_t j = 0; j < nb; j++)
-		free(b[j].idx);
-	free(b);
-	return -1;
+	return n;
 }
 
-static void
-free_batches(struct batch *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(b[i].idx);
-	free(b);
-}
-
-static void
-run_creates(const struct plan *plan, struct batch *b, struct progress *pg,
+/* Builds the requests for one client, runs them, records outcomes. */
+static int
+apply_client(const struct plan *plan, struct ec2 *ec2,
+    execute_client_fn client, void *arg, struct progress *pg,
     struct execute_outcome *outcomes, struct execute_summary *sum)
 {
-	struct ec2_create *cr = calloc(b->n ? b->n : 1, sizeof(*cr));
-	char (*desc)[PLAN_DESCRIPTION_MAX] = calloc(b->n ? b->n : 1,
-	    sizeof(*desc));
+	size_t n = plan_nactions(plan), nc = 0, nd = 0;
+	struct ec2_create *cr = calloc(n + 1, sizeof(*cr));
+	struct ec2_delete *del = calloc(n + 1, sizeof(*del));
+	size_t *ci = calloc(n + 1, sizeof(*ci));  /* create -> action */
+	size_t *di = calloc(n + 1, sizeof(*di));  /* delete -> action */
+	size_t *local = calloc(n + 1, sizeof(*local)); /* action -> create */
+	char (*desc)[PLAN_DESCRIPTION_MAX] = calloc(n + 1, sizeof(*desc));
 	char text[800];
+	int rc = -1;
 
-	if (cr == NULL || desc == NULL) {
-		log_error("out of memory");
-		for (size_t k = 0; k < b->n; k++) {
-			outcomes[b->idx[k]].status = EXEC_FAILED;
-			sum->failed++;
-		}
+	if (cr == NULL || del == NULL || ci == NULL || di == NULL ||
+	    local == NULL || desc == NULL)
 		goto done;
+	for (size_t i = 0; i < n; i++) {
+		struct plan_action a;
+		const struct plan_tag *tags;
+		size_t ntags;
+
+		plan_action_get(plan, i, &a);
+		if (a.kind != PLAN_CREATE || client(arg, a.policy) != ec2)
+			continue;
+		tags = plan_create_tags(plan, i, &ntags);
+		plan_create_description(plan, i, desc[nc], sizeof(desc[nc]));
+		cr[nc].volume = a.volume;
+		cr[nc].description = desc[nc];
+		/* plan_tag and ec2_tag are both { key, value } pairs. */
+		cr[nc].tags = (const struct ec2_tag *)tags;
+		cr[nc].ntags = ntags;
+		cr[nc].owner_tag = a.policy;
+		for (size_t t = 0; t < ntags; t++)
+			if (strcmp(tags[t].key, "ec2backup:date") == 0)
+				cr[nc].date_tag = tags[t].value;
+		local[i] = nc + 1;
+		ci[nc++] = i;
 	}
-	for (size_t k = 0; k < b->n; k++) {
-		size_t i = b->idx[k], ntags;
-		const struct plan_tag *tags = plan_create_tags(plan, i, &ntags);
+	for (size_t i = 0; i < n; i++) {
 		struct plan_action a;
 
 		plan_action_get(plan, i, &a);
-		plan_create_description(plan, i, desc[k], sizeof(desc[k]));
-		cr[k].volume = a.volume;
-		cr[k].description = desc[k];
-		/* plan_tag and ec2_tag are both { key, value } pairs. */
-		cr[k].tags = (const struct ec2_tag *)tags;
-		cr[k].ntags = ntags;
-		cr[k].owner_tag = a.policy;
-		for (size_t t = 0; t < ntags; t++)
-			if (strcmp(tags[t].key, "ec2backup:date") == 0)
-				cr[k].date_tag = tags[t].value;
+		if (a.kind != PLAN_DELETE || client(arg, a.policy) != ec2)
+			continue;
+		del[nd].snapshot = a.snapshot;
+		/* A delete that only the new snapshot's slot allows waits
+		 * for it; its create is in this batch (same volume). */
+		del[nd].after = a.needs_create ? local[a.create_index] : 0;
+		di[nd++] = i;
 	}
-	ec2_set_progress(b->ec2, progress_tick, pg);
-	ec2_create_snapshots(b->ec2, cr, b->n);
-	for (size_t k = 0; k < b->n; k++) {
-		struct execute_outcome *o = &outcomes[b->idx[k]];
+	ec2_set_progress(ec2, progress_tick, pg);
+	ec2_apply(ec2, cr, nc, del, nd);
+	for (size_t k = 0; k < nc; k++) {
+		struct execute_outcome *o = &outcomes[ci[k]];
 		struct plan_action a;
 
-		plan_action_get(plan, b->idx[k], &a);
+		plan_action_get(plan, ci[k], &a);
 		if (cr[k].ok) {
 			o->status = EXEC_DONE;
 			memcpy(o->snapshot, cr[k].snapshot, sizeof(o->snapshot));
@@ -145,53 +131,11 @@ run_creates(const struct plan *plan, struct batch *b, struct progress *pg,
 		log_error("policy %s: %s: CreateSnapshot: %s", a.policy,
 		    a.volume, ec2_error_text(&cr[k].error, text, sizeof(text)));
 	}
-done:
-	free(cr);
-	free(desc);
-}
-
-static void
-run_deletes(const struct plan *plan, struct batch *b, struct progress *pg,
-    struct execute_outcome *outcomes, struct execute_summary *sum)
-{
-	struct ec2_delete *del = calloc(b->n ? b->n : 1, sizeof(*del));
-	size_t *which = calloc(b->n ? b->n : 1, sizeof(*which));
-	size_t n = 0;
-	char text[800];
-
-	if (del == NULL || which == NULL) {
-		log_error("out of memory");
-		for (size_t k = 0; k < b->n; k++) {
-			outcomes[b->idx[k]].status = EXEC_FAILED;
-			sum->failed++;
-		}
-		goto done;
-	}
-	for (size_t k = 0; k < b->n; k++) {
-		size_t i = b->idx[k];
+	for (size_t k = 0; k < nd; k++) {
+		struct execute_outcome *o = &outcomes[di[k]];
 		struct plan_action a;
 
-		plan_action_get(plan, i, &a);
-		if (a.needs_create &&
-		    outcomes[a.create_index].status != EXEC_DONE) {
-			outcomes[i].status = EXEC_HELD;
-			sum->held++;
-			pg->done++;
-			log_warning("policy %s: %s: %s kept: today's snapshot "
-			    "was not created, so it still counts", a.policy,
-			    a.volume, a.snapshot);
-			continue;
-		}
-		del[n].snapshot = a.snapshot;
-		which[n++] = i;
-	}
-	ec2_set_progress(b->ec2, progress_tick, pg);
-	ec2_delete_snapshots(b->ec2, del, n);
-	for (size_t k = 0; k < n; k++) {
-		struct execute_outcome *o = &outcomes[which[k]];
-		struct plan_action a;
-
-		plan_action_get(plan, which[k], &a);
+		plan_action_get(plan, di[k], &a);
 		o->error = del[k].error;
 		if (del[k].ok) {
 			o->status = del[k].gone ? EXEC_GONE : EXEC_DONE;
@@ -199,6 +143,12 @@ run_deletes(const struct plan *plan, struct batch *b, struct progress *pg,
 			log_info("policy %s: %s: deleted %s%s", a.policy,
 			    a.volume, a.snapshot, del[k].gone ?
 			    " (it was already gone)" : "");
+		} else if (del[k].held) {
+			o->status = EXEC_HELD;
+			sum->held++;
+			log_warning("policy %s: %s: %s kept: today's snapshot "
+			    "was not created, so it still counts", a.policy,
+			    a.volume, a.snapshot);
 		} else if (del[k].in_use) {
 			o->status = EXEC_IN_USE;
 			sum->in_use++;
@@ -210,13 +160,20 @@ run_deletes(const struct plan *plan, struct batch *b, struct progress *pg,
 			o->status = EXEC_FAILED;
 			sum->failed++;
 			log_error("policy %s: %s: DeleteSnapshot %s: %s",
-			    a.policy, a.volume, a.snapshot, ec2_error_text(&del[k].error,
-			    text, sizeof(text)));
+			    a.policy, a.volume, a.snapshot, ec2_error_text(
+			    &del[k].error, text, sizeof(text)));
 		}
 	}
+	sum->fatal |= ec2_fatal(ec2) != NULL;
+	rc = 0;
 done:
+	free(cr);
 	free(del);
-	free(which);
+	free(ci);
+	free(di);
+	free(local);
+	free(desc);
+	return rc;
 }
 
 int
@@ -224,32 +181,28 @@ execute_plan(const struct plan *plan, execute_client_fn client, void *arg,
     bool progress, struct execute_outcome *outcomes,
     struct execute_summary *sum)
 {
-	struct batch *creates = NULL, *deletes = NULL;
-	size_t ncreates = 0, ndeletes = 0;
+	size_t n = plan_nactions(plan), nclients;
+	struct ec2 **list = calloc(n + 1, sizeof(*list));
 	struct progress pg = { progress, 0, 0 };
 	struct plan_summary ps;
+	int rc = 0;
 
 	memset(sum, 0, sizeof(*sum));
-	memset(outcomes, 0, plan_nactions(plan) * sizeof(*outcomes));
-	plan_summary(plan, &ps);
-	sum->skipped = ps.skip;
-	pg.total = ps.create + ps.delete;
-	if (group(plan, PLAN_CREATE, client, arg, &creates, &ncreates) != 0 ||
-	    group(plan, PLAN_DELETE, client, arg, &deletes, &ndeletes) != 0) {
-		free_batches(creates, ncreates);
+	memset(outcomes, 0, n * sizeof(*outcomes));
+	if (list == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
-	for (size_t j = 0; j < ncreates; j++)
-		run_creates(plan, &creates[j], &pg, outcomes, sum);
-	for (size_t j = 0; j < ndeletes; j++)
-		run_deletes(plan, &deletes[j], &pg, outcomes, sum);
-	for (size_t j = 0; j < ncreates; j++)
-		sum->fatal |= ec2_fatal(creates[j].ec2) != NULL;
-	for (size_t j = 0; j < ndeletes; j++)
-		sum->fatal |= ec2_fatal(deletes[j].ec2) != NULL;
+	plan_summary(plan, &ps);
+	sum->skipped = ps.skip;
+	pg.total = ps.create + ps.delete;
+	nclients = clients(plan, client, arg, list);
+	for (size_t j = 0; j < nclients && rc == 0; j++)
+		rc = apply_client(plan, list[j], client, arg, &pg, outcomes,
+		    sum);
+	if (rc != 0)
+		log_error("out of memory");
 	progress_end(&pg);
-	free_batches(creates, ncreates);
-	free_batches(deletes, ndeletes);
-	return 0;
+	free(list);
+	return rc;
 }

@@ -1,9 +1,9 @@
 /*
- * Applying a plan: the creates first, all of them at once (up to the
- * client's jobs), then the deletes the plan allows.  A delete that only
- * happens because today's new snapshot takes a slot waits for that create
- * and is held back when it failed, so a failed run never leaves a volume
- * with fewer snapshots than before.  A failure does not stop the other
+ * Applying a plan: the creates and the deletes the plan allows, all at
+ * once (up to the client's jobs, each action within its own EC2 rate
+ * limit).  A delete that only happens because today's new snapshot takes
+ * a slot waits for that create and is held back when it failed, so a
+ * failed run never leaves a volume with fewer snapshots than before.  A failure does not stop the other
  * actions; each outcome is recorded for the report.
  */
 #ifndef EC2BACKUP_EXECUTE_H
