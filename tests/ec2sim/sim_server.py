@@ -486,6 +486,9 @@ class Handler(BaseHTTPRequestHandler):
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    # socketserver's default of 5 drops connections when a client opens
+    # its --jobs connections at once; a dropped SYN is resent after 1 s.
+    request_queue_size = 128
 
     def __init__(self, sim):
         self.sim = sim

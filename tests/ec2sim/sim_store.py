@@ -29,7 +29,10 @@ SNAPSHOT_STATES = ("pending", "completed", "error", "recoverable", "recovering")
 VOLUME_STATES = ("creating", "available", "in-use", "deleting", "deleted", "error")
 VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "st1", "sc1", "standard")
 
-RESULT_CACHE_SIZE = 16
+# Whole listings kept so later pages are a bisection, not a new scan.  A
+# client paging through many batches at once (ec2backup: one per 200
+# volumes, 50 at 10,000 volumes) must not make them evict each other.
+RESULT_CACHE_SIZE = 64
 
 _by_seq = operator.attrgetter("seq")
 
