@@ -135,6 +135,15 @@ demo: deps
 	@$(MAKE) --no-print-directory ec2backup
 	@$(PYTHON) tests/demo
 
+# Benchmarks print figures and never fail on them; see docs/performance.md.
+# BENCH_ARGS=--quick for a smoke run.
+BENCH_DEBS = awscli libxml2-utils gnuplot-nox
+
+bench: deps
+	@$(MAKE) --no-print-directory DEBS="$(BENCH_DEBS)" deps
+	@$(MAKE) --no-print-directory ec2backup tools
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
 # The planner alone: 10,000 volumes x 100 snapshots (prints its figures).
 bench-plan: build/tools/bench_plan
 	build/tools/bench_plan
