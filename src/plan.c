@@ -216,7 +216,7 @@ plan_day(const struct tz *zone, const struct inv_snapshot *s)
 	return plan_clamp_day(tz_local_day(zone, s->start));
 }
 
-static bool
+bool
 plan_owns(const struct policy *policy, const struct inv_snapshot *s)
 {
 	if (s->owner == NULL)

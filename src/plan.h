@@ -126,6 +126,13 @@ void plan_action_get(const struct plan *plan, size_t i,
 size_t plan_action_reason(const struct plan *plan, size_t i, char *buf,
     size_t len);
 
+/*
+ * True when s belongs to policy: tagged ec2backup:policy with its name,
+ * or, with adopt, not tagged for any policy.  The one rule of ownership,
+ * for every command that shows or acts on it.
+ */
+bool plan_owns(const struct policy *policy, const struct inv_snapshot *s);
+
 /* The word for a kind: "create", "skip", "keep", "delete", "warn". */
 const char *plan_kind_name(enum plan_kind kind);
 

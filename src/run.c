@@ -521,12 +521,6 @@ format_time(int64_t t, char *buf, size_t len)
 	    tm.day, tm.hour, tm.min, tm.sec);
 }
 
-static bool
-owned(const struct policy *p, const struct inv_snapshot *s)
-{
-	return p->adopt || (s->owner != NULL && strcmp(s->owner, p->name) == 0);
-}
-
 static int
 newest_first(const void *a, const void *b)
 {
@@ -592,7 +586,7 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 			json_object_object_add(o, "start",
 			    json_object_new_string(start));
 			json_object_object_add(o, "owned",
-			    json_object_new_boolean(owned(s->p, sn)));
+			    json_object_new_boolean(plan_owns(s->p, sn)));
 			json_object_object_add(o, "protected",
 			    json_object_new_boolean(sn->flags &
 			    INV_PROTECTED));
@@ -603,7 +597,7 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 		} else {
 			printf("  %-22s  %-11s  %s  %s  %-5s  %s\n", sn->id,
 			    inv_state_name(sn->state), day, start,
-			    owned(s->p, sn) ? "owned" : "-",
+			    plan_owns(s->p, sn) ? "owned" : "-",
 			    sn->description ? sn->description : "");
 		}
 	}

@@ -463,6 +463,27 @@ class Refusals(RunTest):
                          {"ASIAEXAMPLETEMPKEY01"})
 
 
+class Ownership(RunTest):
+    def test_list_agrees_with_the_plan_under_adopt(self):
+        self.at(START)
+        self.seed_history(["vol-0000000a"], 1, START, policy="other", extra=[
+            {"id": "snap-0000beef", "volume": "vol-0000000a",
+             "state": "completed", "start_time": "2026-01-01T00:00:00Z"}])
+        path = self.policy('keep = 1;\nadopt = true;\n'
+                           'volumes = ( { id = "vol-0000000a"; } );\n')
+        import json
+        r = self.run_tool("list", "-o", "json", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        owned = {s["snapshot"]: s["owned"]
+                 for s in json.loads(r.stdout)["volumes"][0]["snapshots"]}
+        # adopt takes the untagged one, never another policy's.
+        self.assertEqual(owned, {"snap-0000000a000000001": False,
+                                 "snap-0000beef": True})
+        r = self.run_tool("plan", path)
+        self.assertRegex(r.stdout, r"keep +snap-0000000a000000001 +"
+                         r"2026-02-28  owned by policy other\n")
+
+
 class Faults(RunTest):
     VOLS = ["vol-0000000a", "vol-0000000b", "vol-0000000c"]
 
