@@ -34,6 +34,7 @@
 #include "awsconfig.h"
 #include "http.h"
 #include "log.h"
+#include "tz.h"
 
 #define IMDS_ENDPOINT "http://169.254.169.254"
 #define IMDS_ENDPOINT6 "http://[fd00:ec2::254]"
@@ -188,17 +189,6 @@ plausible_url(const char *url)
 		if (!is_visible((unsigned char)*p))
 			return false;
 	return true;
-}
-
-static void
-format_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
 }
 
 static void
@@ -1805,7 +1795,7 @@ credentials_get(void *arg, int64_t now, struct sigv4_credentials *out,
     char *err, size_t errlen)
 {
 	struct credentials *c = arg;
-	char why[NOTE_MAX], when[32], old[SIGV4_KEYID_MAX + 1];
+	char why[NOTE_MAX], when[TZ_TIME_MAX], old[SIGV4_KEYID_MAX + 1];
 
 	memset(out, 0, sizeof(*out));
 	if (c->kind != CRED_STATIC &&
@@ -1813,7 +1803,7 @@ credentials_get(void *arg, int64_t now, struct sigv4_credentials *out,
 	    (now >= c->expiration || now >= c->retry_at)) {
 		snprintf(old, sizeof(old), "%s", c->access_key_id);
 		if (refresh(c, why, sizeof(why)) == 0) {
-			format_time(c->expiration, when);
+			tz_format_time(c->expiration, when);
 			log_debug("%s: %s credentials, valid until %s",
 			    c->source, strcmp(old, c->access_key_id) == 0 ?
 			    "the same" : "new", when);
@@ -1822,20 +1812,20 @@ credentials_get(void *arg, int64_t now, struct sigv4_credentials *out,
 			if (now >= c->expiration - CREDENTIALS_REFRESH_BEFORE)
 				c->retry_at = now + CREDENTIALS_RETRY_AFTER;
 		} else if (now < c->expiration) {
-			format_time(c->expiration, when);
+			tz_format_time(c->expiration, when);
 			log_warning("%s: cannot refresh the credentials: %s; "
 			    "using the current ones, valid until %s",
 			    c->source, why, when);
 			c->retry_at = now + CREDENTIALS_RETRY_AFTER;
 		} else {
-			format_time(c->expiration, when);
+			tz_format_time(c->expiration, when);
 			log_reason(err, errlen, "the credentials from %s expired "
 			    "at %s and cannot be refreshed: %s", c->source,
 			    when, why);
 			return -1;
 		}
 		if (now >= c->expiration) {
-			format_time(c->expiration, when);
+			tz_format_time(c->expiration, when);
 			log_reason(err, errlen, "the credentials from %s expired "
 			    "at %s (is the clock right?)", c->source, when);
 			return -1;

@@ -59,6 +59,12 @@ static const char *const action_names[EC2_NACTIONS] = {
 	[EC2_DELETE_SNAPSHOT] = "DeleteSnapshot",
 };
 
+const char *
+ec2_action_name(enum ec2_action action)
+{
+	return (unsigned)action < EC2_NACTIONS ? action_names[action] : "?";
+}
+
 static const enum ec2xml_kind action_kinds[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_VOLUMES] = EC2XML_DESCRIBE_VOLUMES,
 	[EC2_DESCRIBE_SNAPSHOTS] = EC2XML_DESCRIBE_SNAPSHOTS,

@@ -40,6 +40,9 @@ enum ec2_action {
 	EC2_NACTIONS
 };
 
+/* The action's name as EC2 spells it ("DescribeSnapshots"). */
+const char *ec2_action_name(enum ec2_action action);
+
 /*
  * Gives the credentials to sign with at time now (epoch seconds),
  * refreshing them first if they are about to expire.  The strings stay

@@ -183,13 +183,10 @@ report_plan_json(FILE *out, const struct plan *plan)
 {
 	size_t n = plan_nactions(plan);
 	struct json_object *obj = NULL;
-	struct tz_tm tm;
-	char iso[64];
+	char iso[TZ_TIME_MAX];
 	int rc = -1;
 
-	tz_to_utc(plan_now(plan), &tm);
-	snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year,
-	    tm.month, tm.day, tm.hour, tm.min, tm.sec);
+	tz_format_time(plan_now(plan), iso);
 	if ((obj = json_object_new_string(iso)) == NULL)
 		goto fail;
 	fputs("{\"now\":", out);

@@ -511,16 +511,6 @@ apply(struct run *r)
 	return rc;
 }
 
-static void
-format_time(int64_t t, char *buf, size_t len)
-{
-	struct tz_tm tm;
-
-	tz_to_utc(t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.month,
-	    tm.day, tm.hour, tm.min, tm.sec);
-}
-
 static int
 newest_first(const void *a, const void *b)
 {
@@ -569,12 +559,12 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 	}
 	for (size_t i = 0; i < v->nsnapshots; i++) {
 		const struct inv_snapshot *sn = order[i];
-		char day[TZ_DATE_MAX], start[32];
+		char day[TZ_DATE_MAX], start[TZ_TIME_MAX];
 
 		/* The day as the planner sees it: the tag, else local. */
 		tz_format_date(sn->date != INV_NO_DATE ? sn->date :
 		    tz_local_day(s->zone, sn->start), day);
-		format_time(sn->start, start, sizeof(start));
+		tz_format_time(sn->start, start);
 		if (jsnaps != NULL) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "snapshot",
@@ -636,9 +626,6 @@ list(struct run *r)
 static void
 log_requests(const struct run *r)
 {
-	static const char *const names[EC2_NACTIONS] = { "DescribeVolumes",
-	    "DescribeSnapshots", "DescribeImages", "CreateSnapshot",
-	    "DeleteSnapshot" };
 	struct ec2_stats total = { { 0 }, 0, 0, 0 };
 	unsigned long calls = 0;
 	char by[256] = "";
@@ -659,7 +646,7 @@ log_requests(const struct run *r)
 		calls += total.calls[a];
 		if (total.calls[a] > 0 && len < sizeof(by))
 			len += (size_t)snprintf(by + len, sizeof(by) - len,
-			    "%s%s %lu", len ? ", " : "", names[a],
+			    "%s%s %lu", len ? ", " : "", ec2_action_name(a),
 			    total.calls[a]);
 	}
 	if (calls > 0)

@@ -123,6 +123,16 @@ tz_format_date(int64_t days, char out[TZ_DATE_MAX])
 	snprintf(out, TZ_DATE_MAX, "%04d-%02d-%02d", y, m, d);
 }
 
+void
+tz_format_time(int64_t utc, char out[TZ_TIME_MAX])
+{
+	struct tz_tm tm;
+
+	tz_to_utc(utc, &tm);
+	snprintf(out, TZ_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year,
+	    tm.month, tm.day, tm.hour, tm.min, tm.sec);
+}
+
 static bool
 tz_leap(int64_t y)
 {

@@ -18,6 +18,7 @@
 #define TZ_NAME_MAX 255            /* bytes of a zone name */
 #define TZ_FILE_MAX (256 * 1024)   /* bytes of a zone file */
 #define TZ_DATE_MAX 16             /* "YYYY-MM-DD" and its NUL, with room */
+#define TZ_TIME_MAX 32             /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
 
 /*
  * Instants are clamped to +-TZ_UTC_LIMIT seconds (about 8.9 million years),
@@ -74,5 +75,8 @@ void tz_civil_from_days(int64_t days, int *year, int *month, int *day);
 
 /* Writes days as "YYYY-MM-DD" into out, which holds TZ_DATE_MAX bytes. */
 void tz_format_date(int64_t days, char out[TZ_DATE_MAX]);
+
+/* Writes UTC seconds as "YYYY-MM-DDTHH:MM:SSZ" into out (TZ_TIME_MAX). */
+void tz_format_time(int64_t utc, char out[TZ_TIME_MAX]);
 
 #endif
