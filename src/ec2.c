@@ -47,9 +47,6 @@
 #define SKEW_LIMIT_S 300
 #define VOLUMES_PAGE "500"
 #define SNAPSHOTS_PAGE "1000"
-#define TAG_OWNER "ec2backup:policy"
-#define TAG_DATE "ec2backup:date"
-#define TAG_PROTECT "ec2backup:protect"
 
 static const char *const action_names[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_VOLUMES] = "DescribeVolumes",
@@ -1018,12 +1015,12 @@ snapshot_item(void *arg, const struct ec2xml_snapshot *s)
 	snprintf(snap.id, sizeof(snap.id), "%s", s->id);
 	snap.start = s->start;
 	snap.state = (uint8_t)inv_state_parse(s->status);
-	date = ec2xml_tag_get(s->tags, s->ntags, TAG_DATE);
+	date = ec2xml_tag_get(s->tags, s->ntags, INV_TAG_DATE);
 	snap.date = date != NULL ? inv_parse_date(date) : INV_NO_DATE;
-	if (ec2xml_tag_get(s->tags, s->ntags, TAG_PROTECT) != NULL)
+	if (ec2xml_tag_get(s->tags, s->ntags, INV_TAG_PROTECT) != NULL)
 		snap.flags |= INV_PROTECTED;
 	if (inventory_add_snapshot(job->inv, v, &snap,
-	    ec2xml_tag_get(s->tags, s->ntags, TAG_OWNER), s->description)
+	    ec2xml_tag_get(s->tags, s->ntags, INV_TAG_OWNER), s->description)
 	    == NULL) {
 		job->oom = true;
 		return -1;
@@ -1285,8 +1282,8 @@ lookup_query(const struct ec2_create *cr)
 		return NULL;
 	failed = query_add(q, "Owner.1", "self");
 	failed |= add_filter(q, 1, "volume-id", &v, 1);
-	failed |= add_filter(q, 2, "tag:" TAG_OWNER, &cr->owner_tag, 1);
-	failed |= add_filter(q, 3, "tag:" TAG_DATE, &cr->date_tag, 1);
+	failed |= add_filter(q, 2, "tag:" INV_TAG_OWNER, &cr->owner_tag, 1);
+	failed |= add_filter(q, 3, "tag:" INV_TAG_DATE, &cr->date_tag, 1);
 	return finish_query(q, failed);
 }
 

@@ -93,7 +93,7 @@ apply_client(const struct plan *plan, struct ec2 *ec2,
 		cr[nc].ntags = ntags;
 		cr[nc].owner_tag = a.policy;
 		for (size_t t = 0; t < ntags; t++)
-			if (strcmp(tags[t].key, "ec2backup:date") == 0)
+			if (strcmp(tags[t].key, INV_TAG_DATE) == 0)
 				cr[nc].date_tag = tags[t].value;
 		local[i] = nc + 1;
 		ci[nc++] = i;

@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The tags ec2backup writes on the snapshots it creates and reads back:
+ * which policy owns one, the day it stands for, and "never delete". */
+#define INV_TAG_OWNER "ec2backup:policy"
+#define INV_TAG_DATE "ec2backup:date"
+#define INV_TAG_PROTECT "ec2backup:protect"
+
 #define INV_ID_MAX 23              /* "snap-" + 17 hex is 22; room for NUL */
 #define INV_NO_DATE INT32_MIN      /* no valid ec2backup:date tag */
 

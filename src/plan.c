@@ -501,15 +501,15 @@ plan_make_tags(struct plan_pol *pol)
 	pol->tags = calloc(3 + policy->nsnapshot_tags, sizeof(*pol->tags));
 	if (pol->tags == NULL)
 		return -1;
-	pol->tags[n++] = (struct plan_tag){ POLICY_TAG_OWNER, policy->name };
-	pol->tags[n++] = (struct plan_tag){ POLICY_TAG_DATE, pol->date };
+	pol->tags[n++] = (struct plan_tag){ INV_TAG_OWNER, policy->name };
+	pol->tags[n++] = (struct plan_tag){ INV_TAG_DATE, pol->date };
 	if (!named)
 		pol->tags[n++] = (struct plan_tag){ "Name", pol->name_tag };
 	for (size_t i = 0; i < policy->nsnapshot_tags; i++) {
 		const struct policy_tag *t = &policy->snapshot_tags[i];
 		/* Ownership and date are the tool's; never overridden. */
-		if (strcmp(t->key, POLICY_TAG_OWNER) == 0 ||
-		    strcmp(t->key, POLICY_TAG_DATE) == 0)
+		if (strcmp(t->key, INV_TAG_OWNER) == 0 ||
+		    strcmp(t->key, INV_TAG_DATE) == 0)
 			continue;
 		pol->tags[n++] = (struct plan_tag){ t->key, t->value };
 	}
@@ -815,7 +815,7 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 		break;
 	case WHY_UNTAGGED:
 		plan_buf_add(&b, "not owned by policy %s (no %s tag, adopt "
-		    "is off)", pol->policy->name, POLICY_TAG_OWNER);
+		    "is off)", pol->policy->name, INV_TAG_OWNER);
 		break;
 	case WHY_OTHER_OWNER:
 		plan_buf_add(&b, "owned by policy %s", r->snap->owner);

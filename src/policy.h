@@ -23,10 +23,6 @@
 #define POLICY_VOLUME_ID_MAX 21 /* "vol-" + 17 hex digits */
 #define POLICY_DEFAULT_DIR "/etc/ec2backup/policies"
 
-/* The ownership tags written on every snapshot the tool creates. */
-#define POLICY_TAG_OWNER "ec2backup:policy"
-#define POLICY_TAG_DATE "ec2backup:date"
-#define POLICY_TAG_PROTECT "ec2backup:protect"
 
 struct policy_tag {
 	char *key;
