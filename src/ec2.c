@@ -881,6 +881,13 @@ volumes_query(struct pager *p)
 	return finish_query(q, failed);
 }
 
+/* How many of n items batch b holds: EC2_BATCH, or the rest. */
+static size_t
+batch_len(size_t n, size_t b)
+{
+	return n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH : EC2_BATCH;
+}
+
 static void
 pager_init(struct pager *p, struct ec2 *ec2, enum ec2_action action,
     struct query *(*query)(struct pager *), void *arg)
@@ -915,8 +922,7 @@ ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
 	for (size_t b = 0; b < nbatches && rc == 0; b++) {
 		jobs[b].inv = inv;
 		jobs[b].ids = ids + b * EC2_BATCH;
-		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
-		    EC2_BATCH;
+		jobs[b].n = batch_len(n, b);
 		pager_init(&pagers[b], ec2, EC2_DESCRIBE_VOLUMES, volumes_query,
 		    &jobs[b]);
 		pagers[b].cbs.volume = volume_item;
@@ -1070,8 +1076,7 @@ ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 		jobs[b].inv = inv;
 		jobs[b].vols = vols + b * EC2_BATCH;
 		jobs[b].counts = counts + b * EC2_BATCH;
-		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
-		    EC2_BATCH;
+		jobs[b].n = batch_len(n, b);
 		pager_init(&pagers[b], ec2, EC2_DESCRIBE_SNAPSHOTS,
 		    snapshots_query, &jobs[b]);
 		pagers[b].cbs.snapshot = snapshot_item;
@@ -1166,8 +1171,7 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 	for (size_t b = 0; b < nbatches; b++) {
 		jobs[b].inv = inv;
 		jobs[b].snaps = snaps + b * EC2_BATCH;
-		jobs[b].n = n - b * EC2_BATCH < EC2_BATCH ? n - b * EC2_BATCH :
-		    EC2_BATCH;
+		jobs[b].n = batch_len(n, b);
 		pager_init(&pagers[b], ec2, EC2_DESCRIBE_IMAGES, images_query,
 		    &jobs[b]);
 		pagers[b].cbs.image = image_item;
