@@ -9,7 +9,7 @@ import urllib.parse
 import sim_xml
 from sim_control import BUCKETS
 from sim_ec2 import ACTIONS, check_tags, Ec2Error
-from sim_store import parse_time, tags_from
+from sim_store import SNAPSHOT_STATES, merge_tags, parse_time, tags_from
 
 
 def _number(obj, name, default=None, minimum=None):
@@ -20,6 +20,13 @@ def _number(obj, name, default=None, minimum=None):
         raise ValueError("%s must be a number" % name)
     if minimum is not None and v < minimum:
         raise ValueError("%s must be at least %s" % (name, minimum))
+    return v
+
+
+def _ids(obj, name):
+    v = obj[name]
+    if not isinstance(v, list) or not v or not all(isinstance(i, str) and i for i in v):
+        raise ValueError("%s must be a non-empty list of ids" % name)
     return v
 
 
@@ -40,6 +47,8 @@ class Admin:
             ("GET", "clock"): self.clock,
             ("POST", "clock"): self.clock,
             ("POST", "complete"): self.complete,
+            ("POST", "snapshot"): self.snapshot,
+            ("POST", "volume"): self.volume,
             ("GET", "log"): self.log,
             ("GET", "counters"): self.counters,
             ("GET", "state"): self.state,
@@ -266,6 +275,72 @@ class Admin:
                     done.append(s.id)
         return {"completed": done, "failed": failed}
 
+    def snapshot(self, body):
+        """Change snapshots in place, as EC2 or another tool may between
+        two calls of a client: their state (and status message), and their
+        tags ('untag' drops keys first, then 'tags' adds or overwrites)."""
+        unknown = set(body) - {"ids", "state", "message", "tags", "untag"}
+        if unknown:
+            raise ValueError("unknown snapshot call field(s): %s"
+                             % ", ".join(sorted(unknown)))
+        sim = self.sim
+        store = sim.store
+        now = sim.clock.now()
+        state = body.get("state")
+        if state is not None and state not in SNAPSHOT_STATES:
+            raise ValueError("state is one of %s" % ", ".join(SNAPSHOT_STATES))
+        tags = tags_from(body.get("tags"))
+        untag = body.get("untag", [])
+        if not isinstance(untag, list) or not all(isinstance(k, str) for k in untag):
+            raise ValueError("untag must be a list of tag keys")
+        with store.lock:
+            sim.tick(now)
+            snaps = [self._live_snapshot(sid) for sid in _ids(body, "ids")]
+            retagged = {}
+            if tags or untag:
+                for s in snaps:
+                    kept = tuple((k, v) for k, v in s.tags if k not in untag)
+                    retagged[s.id] = merge_tags(kept, tags)
+                    _check_tag_tuple(retagged[s.id], "tags of %s" % s.id)
+            for s in snaps:
+                self._change_snapshot(s, state, body.get("message"),
+                                      retagged.get(s.id), now)
+            return {"snapshots": [s.dump() for s in snaps]}
+
+    def _live_snapshot(self, sid):
+        s = self.sim.store.snapshots.get(sid)
+        if s is None:
+            raise ValueError("no snapshot %s" % sid)
+        return s
+
+    def _change_snapshot(self, s, state, message, tags, now):
+        store = self.sim.store
+        if state is not None:
+            store.set_state(s, state, now, message)
+        elif message is not None:
+            s.message = message
+            store.changed(s)
+        if tags is not None:
+            s.tags = tags
+            store.changed(s)
+
+    def volume(self, body):
+        """Remove volumes, as when one is deleted while a client works: gone
+        from DescribeVolumes and CreateSnapshot, while their snapshots stay."""
+        unknown = set(body) - {"remove"}
+        if unknown:
+            raise ValueError("unknown volume call field(s): %s"
+                             % ", ".join(sorted(unknown)))
+        store = self.sim.store
+        ids = list(dict.fromkeys(_ids(body, "remove")))
+        with store.lock:
+            for vid in ids:
+                if vid not in store.volumes:
+                    raise ValueError("no volume %s" % vid)
+            for vid in ids:
+                store.remove_volume(vid)
+        return {"removed": ids}
+
     # -- observation -------------------------------------------------
 
     def log(self, q):
@@ -306,18 +381,28 @@ class Admin:
         return {"rules": []}
 
     def revoke(self, body):
-        revoked = self.sim.revoked
-        for name in body.get("actions", []):
+        """Take actions away (UnauthorizedOperation), wholly or, with
+        'resources', only for calls naming one of those ids; 'restore'
+        gives an action back wholly."""
+        perms = self.sim.permissions
+        actions = body.get("actions", [])
+        for name in actions:
             if name not in ACTIONS:
                 raise ValueError("unknown action %s" % name)
-            revoked.add(name)
+        resources = None
+        if "resources" in body:
+            if not actions:
+                raise ValueError("'resources' limits the 'actions' being revoked")
+            resources = _ids(body, "resources")
+        for name in actions:
+            perms.revoke(name, resources)
         restore = body.get("restore", [])
         if restore == "all":
-            revoked.clear()
+            perms.clear()
         else:
             for name in restore:
-                revoked.discard(name)
-        return {"revoked": sorted(revoked)}
+                perms.restore(name)
+        return perms.dump()
 
     def credentials(self, body):
         sim = self.sim
@@ -366,7 +451,8 @@ class Admin:
         cfg = self.sim.config
         settable = {"complete_after": float, "imds_v1_disabled": bool,
                     "role_name": str, "max_skew": float,
-                    "filter_value_limit": int}
+                    "filter_value_limit": int, "visibility_delay": float,
+                    "page_size": int}
         for name, value in body.items():
             if name not in settable:
                 raise ValueError("%s cannot be set (settable: %s)"

@@ -11,6 +11,9 @@ import random
 import string
 import threading
 
+from sim_store import (IMAGE_STATES, SNAPSHOT_STATES, VOL_ID, VOLUME_STATES,
+                       tags_from)
+
 # EC2 request token buckets (size, refill per second), from the throttling
 # page of the EC2 developer guide.
 BUCKETS = {
@@ -170,30 +173,66 @@ class Throttle:
 
 # -- faults --------------------------------------------------------------
 
-FAULT_KINDS = ("internal_error", "unavailable", "throttle", "reset_before",
-               "reset_after", "latency", "truncate", "malformed", "trickle")
+# Faults in how a reply travels, or whether the call is answered at all;
+# decided when the call arrives.
+WIRE_KINDS = ("internal_error", "unavailable", "throttle", "reset_before",
+              "reset_after", "latency", "truncate", "malformed", "trickle")
 # Faults after which the action has not been applied.
 BEFORE_ACTION = ("internal_error", "unavailable", "throttle", "reset_before")
 
-_FAULT_OPTIONS = {"latency_ms", "jitter_ms", "fraction", "chunked",
-                  "bytes", "interval_ms"}
+LISTINGS = ("DescribeSnapshots", "DescribeVolumes", "DescribeImages")
+# Faults in what an action answers, with the actions that have them.  The
+# action consults them where they apply (at the deletion, for each page),
+# so that a rule's count is spent only on answers it changed.
+ACTION_KINDS = {
+    "return_false": ("DeleteSnapshot",),
+    "repeat_items": LISTINGS,
+    "token_loop": LISTINGS,
+    "token_chain": LISTINGS,
+}
+FAULT_KINDS = WIRE_KINDS + tuple(ACTION_KINDS)
+
+# What a repeated item may disagree in, per listing, and the states its
+# copy may be given.
+REPEAT_VARIANTS = {
+    "DescribeSnapshots": ("identical", "volume_id", "state", "tags"),
+    "DescribeVolumes": ("identical", "state", "tags"),
+    "DescribeImages": ("identical", "state", "tags"),
+}
+_STATES = {"DescribeSnapshots": SNAPSHOT_STATES,
+           "DescribeVolumes": VOLUME_STATES,
+           "DescribeImages": IMAGE_STATES}
+CHAIN_ITEMS = ("none", "same")
+
+_WIRE_OPTIONS = {"latency_ms", "jitter_ms", "fraction", "chunked",
+                 "bytes", "interval_ms"}
+_ACTION_OPTIONS = {"return_false": set(),
+                   "repeat_items": {"repeat", "variant", "value"},
+                   "token_loop": {"tokens"},
+                   "token_chain": {"items"}}
+_FAULT_OPTIONS = _WIRE_OPTIONS.union(*_ACTION_OPTIONS.values())
 
 
 class Fault:
-    """One decided fault: its kind and options."""
+    """One decided fault: its kind, options, and the state its rule keeps
+    across calls (the token cycles of a token_loop)."""
 
-    __slots__ = ("kind", "options")
+    __slots__ = ("kind", "options", "state")
 
-    def __init__(self, kind, options):
+    def __init__(self, kind, options, state=None):
         self.kind = kind
         self.options = options
+        self.state = state if state is not None else {}
 
     def get(self, name, default):
         v = self.options.get(name)
         return default if v is None else v
 
 
-def _fault_spec(spec, defaults):
+def _fault_spec(spec, defaults, state=None):
+    """A Fault from a kind name or an object with 'kind'; its own options
+    must be ones its kind takes, while `defaults` (a rule's options for all
+    of its sequence) are kept only where they apply."""
     if isinstance(spec, str):
         kind, options = spec, {}
     elif isinstance(spec, dict):
@@ -209,9 +248,70 @@ def _fault_spec(spec, defaults):
     unknown = set(options) - _FAULT_OPTIONS
     if unknown:
         raise ValueError("unknown fault option(s): %s" % ", ".join(sorted(unknown)))
-    merged = dict(defaults)
+    takes = _ACTION_OPTIONS.get(kind, _WIRE_OPTIONS)
+    stray = set(options) - takes
+    if stray:
+        raise ValueError("option(s) %s do not apply to %s"
+                         % (", ".join(sorted(stray)), kind))
+    merged = {k: v for k, v in defaults.items() if k in takes}
     merged.update(options)
-    return Fault(kind, merged)
+    return Fault(kind, merged, state)
+
+
+def _whole(options, name, default, minimum):
+    v = options.get(name, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ValueError("%s must be a whole number of at least %d" % (name, minimum))
+    return v
+
+
+def _check_repeat(action, options):
+    options["repeat"] = _whole(options, "repeat", 1, 1)
+    variant = options.setdefault("variant", "identical")
+    if variant not in REPEAT_VARIANTS[action]:
+        raise ValueError("variant for %s is one of %s"
+                         % (action, ", ".join(REPEAT_VARIANTS[action])))
+    value = options.get("value")
+    if value is None:
+        return
+    if variant == "identical":
+        raise ValueError("'value' needs a variant other than identical")
+    if variant == "state" and value not in _STATES[action]:
+        raise ValueError("state value for %s is one of %s"
+                         % (action, ", ".join(_STATES[action])))
+    if variant == "volume_id" and not (isinstance(value, str) and VOL_ID.match(value)):
+        raise ValueError("volume_id value must be a volume id")
+    if variant == "tags":
+        tags_from(value)
+
+
+def _check_action_fault(action, fault, resources):
+    """Validate (and complete with defaults) a fault that changes what
+    `action` answers."""
+    if action not in ACTION_KINDS[fault.kind]:
+        raise ValueError("%s applies to %s only; name one as 'action'"
+                         % (fault.kind, ", ".join(ACTION_KINDS[fault.kind])))
+    if action in LISTINGS and resources is not None:
+        raise ValueError("'resources' cannot limit %s: paginated calls name "
+                         "no ids" % fault.kind)
+    o = fault.options
+    if fault.kind == "repeat_items":
+        _check_repeat(action, o)
+    elif fault.kind == "token_loop":
+        o["tokens"] = _whole(o, "tokens", 1, 1)
+    elif fault.kind == "token_chain":
+        o.setdefault("items", "none")
+        if o["items"] not in CHAIN_ITEMS:
+            raise ValueError("items is one of %s" % ", ".join(CHAIN_ITEMS))
+
+
+def _resources(value):
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value or
+            not all(isinstance(r, str) and r for r in value)):
+        raise ValueError("resources must be a non-empty list of ids")
+    return frozenset(value)
 
 
 class FaultRule:
@@ -226,22 +326,47 @@ class FaultRule:
         self.remaining = spec.get("count")
         if self.remaining is not None and int(self.remaining) < 1:
             raise ValueError("count must be at least 1")
+        self.resources = _resources(spec.get("resources"))
+        self.state = {}
         defaults = {k: v for k, v in spec.items() if k in _FAULT_OPTIONS}
         seq = spec.get("sequence")
         if seq is not None:
             if not isinstance(seq, list) or not seq:
                 raise ValueError("sequence must be a non-empty list")
-            self.sequence = collections.deque(_fault_spec(s, defaults) for s in seq)
+            self.sequence = collections.deque(
+                _fault_spec(s, defaults, self.state) for s in seq)
             self.fault = None
+            faults = [f for f in self.sequence if f is not None]
         else:
             self.sequence = None
-            self.fault = _fault_spec({"kind": spec.get("kind")}, defaults)
+            self.fault = _fault_spec(dict(defaults, kind=spec.get("kind")), {},
+                                     self.state)
             if self.fault is None:
                 raise ValueError("a fault rule needs 'kind' or 'sequence'")
+            faults = [self.fault]
+        self.in_action = self._group(faults)
+        if self.in_action:
+            for f in faults:
+                _check_action_fault(self.action, f, self.resources)
         self.fired = 0
 
-    def matches(self, action, ec2):
-        return self.action == action or (self.action == "*" and ec2)
+    @staticmethod
+    def _group(faults):
+        """True for a rule of faults in what an action answers, which are
+        consulted at another moment than the others and cannot share a
+        sequence with them."""
+        groups = {f.kind in ACTION_KINDS for f in faults}
+        if len(groups) > 1:
+            raise ValueError("a sequence cannot mix %s with %s"
+                             % ("/".join(ACTION_KINDS), "/".join(WIRE_KINDS)))
+        return groups == {True}
+
+    def matches(self, action, ec2, resources=()):
+        """The rule's action (or "*" for any EC2 action), and, for a rule
+        limited to some resources, a call that names one of them."""
+        if not (self.action == action or (self.action == "*" and ec2)):
+            return False
+        return self.resources is None or any(r in self.resources for r in resources)
 
     def draw(self, rng):
         """The fault for one matching call (None for none) and whether the
@@ -258,6 +383,8 @@ class FaultRule:
 
     def dump(self):
         d = {"id": self.id, "action": self.action, "fired": self.fired}
+        if self.resources is not None:
+            d["resources"] = sorted(self.resources)
         if self.sequence is not None:
             d["sequence"] = [f.kind if f else "ok" for f in self.sequence]
         else:
@@ -273,11 +400,16 @@ class FaultRule:
 class Faults:
     """Fault rules, consulted in the order they were added.  Latency rules
     add up; of the other kinds the first rule that fires wins, and the
-    rules after it are not consulted for that call."""
+    rules after it are not consulted for that call.
+
+    Rules of the kinds in ACTION_KINDS are not consulted when a call
+    arrives but by the action, through take(), and draw from their own
+    generator so that adding one does not shift the draws of the others."""
 
     def __init__(self, seed):
         self._lock = threading.Lock()
         self._rng = make_rng(seed, "faults")
+        self._action_rng = make_rng(seed, "faults/action")
         self._rules = []
         self._next = 1
 
@@ -295,14 +427,15 @@ class Faults:
             else:
                 self._rules = [r for r in self._rules if r.action != action]
 
-    def decide(self, action, ec2=True):
+    def decide(self, action, ec2=True, resources=()):
         """(latency in seconds, the fault or None) for one call.  Rules for
-        "*" match every EC2 action, but not the metadata endpoints."""
+        "*" match every EC2 action, but not the metadata endpoints.
+        resources: the ids the call names, for rules limited to some."""
         latency = 0.0
         chosen = None
         with self._lock:
             for rule in list(self._rules):
-                if not rule.matches(action, ec2):
+                if rule.in_action or not rule.matches(action, ec2, resources):
                     continue
                 if chosen is not None and (rule.sequence is not None or
                                            rule.fault.kind != "latency"):
@@ -320,9 +453,77 @@ class Faults:
                     chosen = f
         return latency, chosen
 
+    def take(self, action, applies, resources=()):
+        """The fault that changes this answer of `action`, or None.
+
+        An action asks where it could misbehave: once per deletion, once per
+        page of a paginated listing.  applies(kind) says whether a kind
+        makes sense there (a repeat needs a page before it); a rule whose
+        kind does not is left for later, with its count intact.  A
+        sequence spends one step at each such point, and a step whose kind
+        does not apply there counts as "ok"."""
+        with self._lock:
+            for rule in list(self._rules):
+                if not rule.in_action or not rule.matches(action, True, resources):
+                    continue
+                if rule.sequence is None and not applies(rule.fault.kind):
+                    continue
+                f, used_up = rule.draw(self._action_rng)
+                if used_up:
+                    self._rules.remove(rule)
+                if f is None or not applies(f.kind):
+                    continue
+                rule.fired += 1
+                return f
+        return None
+
     def dump(self):
         with self._lock:
             return [r.dump() for r in self._rules]
+
+
+# -- permissions ---------------------------------------------------------
+
+class Permissions:
+    """Actions a test has taken away, wholly or only for some resource ids
+    (as an IAM policy with a Deny on some ARNs would)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._whole = set()
+        self._some = {}        # action -> ids it is refused on
+
+    def revoke(self, action, resources=None):
+        with self._lock:
+            if resources is None:
+                self._whole.add(action)
+                self._some.pop(action, None)
+            elif action not in self._whole:
+                self._some.setdefault(action, set()).update(resources)
+
+    def restore(self, action):
+        with self._lock:
+            self._whole.discard(action)
+            self._some.pop(action, None)
+
+    def clear(self):
+        with self._lock:
+            self._whole.clear()
+            self._some.clear()
+
+    def refuses(self, action, resources=()):
+        """Whether a call of `action` naming `resources` is refused: the
+        action is revoked, or one of the ids is."""
+        with self._lock:
+            if action in self._whole:
+                return True
+            ids = self._some.get(action)
+            return bool(ids) and any(r in ids for r in resources)
+
+    def dump(self):
+        with self._lock:
+            return {"revoked": sorted(self._whole),
+                    "resources": {a: sorted(ids) for a, ids in sorted(self._some.items())}}
 
 
 # -- request log and counters ---------------------------------------------

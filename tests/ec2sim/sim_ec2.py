@@ -14,6 +14,7 @@ import hmac
 import re
 import struct
 
+import sim_pages
 import sim_sigv4
 import sim_xml
 from sim_store import AMI_ID, SNAP_ID, VOL_ID, merge_tags
@@ -450,10 +451,22 @@ def _check_users(values, words):
 
 # -- actions -------------------------------------------------------------
 
+# A page token holds a sequence number in its low 40 bits (a trillion
+# objects); the bits above number the fresh tokens of a token_chain.
+_SEQ_BITS = 40
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+_NONCE_LIMIT = (1 << (64 - _SEQ_BITS)) - 1
+
+
+def _any_kind(_):
+    return True
+
+
 class Ec2Api:
     def __init__(self, sim):
         self.sim = sim
         self.store = sim.store
+        self._fresh = 0
 
     def dispatch(self, action, params, ctx):
         """Run one action; returns the success document (bytes)."""
@@ -461,8 +474,10 @@ class Ec2Api:
         params.check_known(action)
         return handler(params, ctx)
 
-    def _authorize(self, action, dry_run):
-        if action in self.sim.revoked:
+    def _authorize(self, action, dry_run, resources=()):
+        """Refuse a revoked action, or one naming a revoked resource id,
+        whether DryRun or not; then answer a DryRun."""
+        if self.sim.permissions.refuses(action, resources):
             raise Ec2Error(
                 "UnauthorizedOperation",
                 "You are not authorized to perform this operation. Encoded "
@@ -473,12 +488,17 @@ class Ec2Api:
 
     # pagination tokens: opaque, bound to the query and to this store's
     # lifetime; standard base64 so that they contain '+', '/' and '='.
+    # A fresh token leads to a place already handed out under another
+    # token, for the fault rules whose tokens never end.
 
     def _mask(self, raw):
         pad = hashlib.sha256(self.sim.token_secret + b"/mask").digest()
         return bytes(a ^ b for a, b in zip(raw, pad))
 
-    def _token(self, key, seq):
+    def _token(self, key, seq, fresh=False):
+        if fresh:
+            self._fresh = self._fresh % _NONCE_LIMIT + 1
+            seq |= self._fresh << _SEQ_BITS
         digest = hashlib.sha256(repr(key).encode()).digest()[:8]
         raw = struct.pack(">IQ", self.sim.token_epoch, seq) + digest
         mac = hmac.new(self.sim.token_secret, raw, hashlib.sha256).digest()[:11]
@@ -500,17 +520,33 @@ class Ec2Api:
         if (epoch != self.sim.token_epoch or
                 raw[12:] != hashlib.sha256(repr(key).encode()).digest()[:8]):
             raise bad
-        return seq
+        return seq & _SEQ_MASK
 
-    def _listing(self, key, build, token, limit, render):
-        """Render a (possibly paginated) listing; returns (items, token)."""
+    def _listing(self, action, key, build, token, limit, render, ctx,
+                 hidden=None):
+        """Render a (possibly paginated) listing; returns (items, token).
+
+        hidden: ids not to show.  Each page of a paginated listing is where
+        the fault rules for pages are consulted."""
         after = self._untoken(token, key) if token else 0
         items, seqs = self.store.results(key, build)
         if limit is None and token is None:
-            return [render(o) for o in items if not o.deleted], None
-        page, resume = self.store.page(items, seqs, after, limit or 1000)
-        return ([render(o) for o in page],
-                self._token(key, resume) if resume is not None else None)
+            return [render(o) for o in items
+                    if not o.deleted and not (hidden and o.id in hidden)], None
+        size = limit or 1000
+        if self.sim.config.page_size > 0:
+            size = min(size, self.sim.config.page_size)
+        page = sim_pages.Page(key, items, seqs, after, size, hidden,
+                              token, self._token)
+        fault = self.sim.faults.take(
+            action, lambda kind: token is not None or kind in sim_pages.FIRST_PAGE_KINDS)
+        if fault is None:
+            objs, resume = page.normal()
+            next_token = page.next_token(resume)
+        else:
+            ctx.note["fault"] = fault.kind
+            objs, next_token = sim_pages.serve(page, fault)
+        return [render(o) for o in objs], next_token
 
     def _visibility(self, owners, restorable):
         """Predicate on owner/public: the Owner.N and RestorableBy.N rules."""
@@ -550,16 +586,17 @@ class Ec2Api:
             raise Ec2Error("InvalidParameterCombination",
                            "The parameter snapshotIdsSet cannot be used with "
                            "the parameter maxResults")
-        self._authorize("DescribeSnapshots", p.dry_run())
+        self._authorize("DescribeSnapshots", p.dry_run(), ids)
         store = self.store
         visible = self._visibility(owners, restorable)
         with store.lock:
             self.sim.tick(ctx.now)
+            hidden = store.hidden(ctx.now, self.sim.config.visibility_delay)
             if ids:
                 found = {}
                 for sid in ids:
                     s = store.snapshots.get(sid)
-                    if s is None:
+                    if s is None or (hidden and sid in hidden):
                         raise Ec2Error("InvalidSnapshot.NotFound",
                                        "The snapshot '%s' does not exist." % sid)
                     if visible(s) and all(f(s) for _, f in preds):
@@ -586,8 +623,9 @@ class Ec2Api:
                     return [s for s in cands if visible(s)]
                 key = ("snapshots", tuple(sorted(owners)),
                        tuple(sorted(restorable)), fkey)
-                items, next_token = self._listing(key, build, token, limit,
-                                                  sim_xml.snapshot_item)
+                items, next_token = self._listing(
+                    "DescribeSnapshots", key, build, token, limit,
+                    sim_xml.snapshot_item, ctx, hidden)
             body = sim_xml.item_set("snapshotSet", items, next_token)
         return sim_xml.document("DescribeSnapshots", ctx.request_id, body)
 
@@ -608,7 +646,7 @@ class Ec2Api:
             raise Ec2Error("InvalidParameterCombination",
                            "The parameter volumeIdsSet cannot be used with "
                            "the parameter maxResults")
-        self._authorize("DescribeVolumes", p.dry_run())
+        self._authorize("DescribeVolumes", p.dry_run(), ids)
         store = self.store
         with store.lock:
             if ids:
@@ -631,8 +669,9 @@ class Ec2Api:
                     else:
                         cands = store.volumes.values()
                     return [v for v in cands if all(f(v) for _, f in preds)]
-                items, next_token = self._listing(("volumes", fkey), build, token,
-                                                  limit, sim_xml.volume_item)
+                items, next_token = self._listing(
+                    "DescribeVolumes", ("volumes", fkey), build, token, limit,
+                    sim_xml.volume_item, ctx)
             body = sim_xml.item_set("volumeSet", items, next_token)
         return sim_xml.document("DescribeVolumes", ctx.request_id, body)
 
@@ -671,7 +710,7 @@ class Ec2Api:
         dry = p.dry_run()
         if tags:
             self._authorize("CreateTags", False)
-        self._authorize("CreateSnapshot", dry)
+        self._authorize("CreateSnapshot", dry, (vid,))
         store = self.store
         now = ctx.now
         with store.lock:
@@ -700,6 +739,7 @@ class Ec2Api:
             s = store.add_snapshot(sid, vid, state="pending", start=now,
                                    progress="0%", description=description,
                                    tags=tags)
+            store.created[sid] = now
             vol.last_create = now
             body = sim_xml.created_snapshot(s)
         return sim_xml.document("CreateSnapshot", ctx.request_id, body)
@@ -711,7 +751,7 @@ class Ec2Api:
         if not SNAP_ID.match(sid):
             raise Ec2Error("InvalidSnapshotID.Malformed",
                            'Invalid id: "%s" (expecting "snap-...")' % sid)
-        self._authorize("DeleteSnapshot", p.dry_run())
+        self._authorize("DeleteSnapshot", p.dry_run(), (sid,))
         store = self.store
         with store.lock:
             self.sim.tick(ctx.now)
@@ -727,6 +767,11 @@ class Ec2Api:
                 raise Ec2Error("InvalidSnapshot.InUse",
                                "The snapshot %s is currently in use by %s"
                                % (sid, sorted(users)[0]))
+            if self.sim.faults.take("DeleteSnapshot", _any_kind, (sid,)):
+                # Accepted, and yet not done: the client must read <return>.
+                ctx.note["fault"] = "return_false"
+                return sim_xml.document("DeleteSnapshot", ctx.request_id,
+                                        b"    <return>false</return>\n")
             store.delete_snapshot(s)
         return sim_xml.document("DeleteSnapshot", ctx.request_id,
                                 b"    <return>true</return>\n")
@@ -752,7 +797,7 @@ class Ec2Api:
             raise Ec2Error("InvalidParameterCombination",
                            "The parameter imageIdsSet cannot be used with "
                            "the parameter maxResults")
-        self._authorize("DescribeImages", p.dry_run())
+        self._authorize("DescribeImages", p.dry_run(), ids)
         store = self.store
         visible = self._visibility(owners, ())
         with store.lock:
@@ -774,7 +819,8 @@ class Ec2Api:
                     return [i for i in store.images.values()
                             if visible(i) and all(f(i) for _, f in preds)]
                 key = ("images", tuple(sorted(owners)), fkey)
-                items, next_token = self._listing(key, build, token, limit, render)
+                items, next_token = self._listing("DescribeImages", key, build,
+                                                  token, limit, render, ctx)
             body = sim_xml.item_set("imagesSet", items, next_token)
         return sim_xml.document("DescribeImages", ctx.request_id, body)
 
@@ -800,7 +846,7 @@ class Ec2Api:
                         "ami": "InvalidAMIID.Malformed"}[kind]
                 raise Ec2Error(code, 'Invalid id: "%s"' % rid)
             kinds.append(kind)
-        self._authorize("CreateTags", p.dry_run())
+        self._authorize("CreateTags", p.dry_run(), ids)
         store = self.store
         with store.lock:
             targets = []
@@ -839,6 +885,29 @@ class Ec2Api:
 
 
 ACTIONS = tuple(KNOWN)
+
+# The parameter naming the resources of each action, for revocations and
+# fault rules limited to some resource ids.
+RESOURCE_PARAMS = {
+    "DeleteSnapshot": "SnapshotId",
+    "CreateSnapshot": "VolumeId",
+    "CreateTags": "ResourceId",
+    "DescribeSnapshots": "SnapshotId",
+    "DescribeVolumes": "VolumeId",
+    "DescribeImages": "ImageId",
+}
+
+
+def request_resources(action, params):
+    """The resource ids a call names (its SnapshotId, VolumeId, or every
+    ResourceId.N / SnapshotId.N / VolumeId.N / ImageId.N), unchecked."""
+    name = RESOURCE_PARAMS.get(action)
+    if name is None:
+        return ()
+    single = params.get(name)
+    if single:
+        return (single,)
+    return tuple(params.indexed(name))
 
 
 def bucket_for(action, params):

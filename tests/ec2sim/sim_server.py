@@ -23,10 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sim_xml
 from sim_admin import Admin
-from sim_control import (BEFORE_ACTION, Credentials, Faults, Recorder,
-                         Throttle, make_rng)
+from sim_control import (BEFORE_ACTION, Credentials, Faults, Permissions,
+                         Recorder, Throttle, make_rng)
 from sim_ec2 import (ACTIONS, API_VERSION, Ec2Api, Ec2Error, Params,
-                     authenticate, bucket_for)
+                     authenticate, bucket_for, request_resources)
 from sim_imds import Imds
 from sim_store import Clock, Store
 
@@ -52,6 +52,10 @@ class Config:
     throttle_scale: float = 1.0
     throttle: bool = True
     complete_after: float = 0.0
+    visibility_delay: float = 0.0
+    # At most this many items a page, whatever MaxResults asks (EC2 may
+    # return fewer than asked); 0: no cap.
+    page_size: int = 0
     imds_v1_disabled: bool = False
     credential_lifetime: float = 21600.0
     role_name: str = "ec2backup-test-role"
@@ -80,11 +84,15 @@ class Reply:
 
 
 class Context:
-    __slots__ = ("now", "request_id")
+    """What an action knows of its call: the time, the request id, and the
+    log entry (where a fault that changed the answer is noted)."""
 
-    def __init__(self, now, request_id):
+    __slots__ = ("now", "request_id", "note")
+
+    def __init__(self, now, request_id, note=None):
         self.now = now
         self.request_id = request_id
+        self.note = note if note is not None else {}
 
 
 # What the faults that refuse a call answer, on EC2 and on the metadata
@@ -120,7 +128,7 @@ class Simulator:
         self.throttle = Throttle(config.throttle_scale, config.throttle)
         self.faults = Faults(config.seed)
         self.recorder = Recorder(config.log_limit)
-        self.revoked = set()
+        self.permissions = Permissions()
         self.ec2 = Ec2Api(self)
         self.imds = Imds(self)
         self.admin = Admin(self)
@@ -167,7 +175,7 @@ class Simulator:
             self.throttle = Throttle(cfg.throttle_scale, cfg.throttle)
             self.faults = Faults(cfg.seed)
             self.recorder.clear()
-            self.revoked.clear()
+            self.permissions.clear()
             self.imds.reset()
 
     # -- helpers used by the API modules ---------------------------------
@@ -208,7 +216,8 @@ class Simulator:
         try:
             params = self._admit(method, raw_path, raw_query, headers, body, now, entry)
             action = params.get("Action")
-            latency, fault = self.faults.decide(action)
+            latency, fault = self.faults.decide(
+                action, resources=request_resources(action, params))
             self._delay(latency, entry)
             if fault is not None and fault.kind in BEFORE_ACTION:
                 entry["fault"] = fault.kind
@@ -218,7 +227,7 @@ class Simulator:
             bucket, category = bucket_for(action, params)
             if not self.throttle.take(bucket, category, self.clock.now()):
                 raise Ec2Error("RequestLimitExceeded", "Request limit exceeded.")
-            ctx = Context(self.clock.now(), rid)
+            ctx = Context(self.clock.now(), rid, entry)
             reply = Reply(200, XML, self.ec2.dispatch(action, params, ctx))
         except Ec2Error as e:
             entry["code"] = e.code

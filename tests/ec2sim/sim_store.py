@@ -28,6 +28,8 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 SNAPSHOT_STATES = ("pending", "completed", "error", "recoverable", "recovering")
 VOLUME_STATES = ("creating", "available", "in-use", "deleting", "deleted", "error")
 VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "st1", "sc1", "standard")
+IMAGE_STATES = ("pending", "available", "invalid", "deregistered",
+                "transient", "failed", "error", "disabled")
 
 # Whole listings kept so later pages are a bisection, not a new scan.  A
 # client paging through many batches at once (ec2backup: one per 200
@@ -244,6 +246,7 @@ class Store:
         self.by_volume = {}      # volume id -> live Snapshots, in sequence order
         self.in_use = {}         # snapshot id -> set of image ids
         self.pending = {}        # id -> pending Snapshot, deleted ones included
+        self.created = {}        # id -> time, of snapshots made by CreateSnapshot
         self.seq = 0
         self.generation = 0
         self._results = collections.OrderedDict()
@@ -283,6 +286,13 @@ class Store:
         self.volumes[vid] = v
         self.changed()
         return v
+
+    def remove_volume(self, vid):
+        """Take a volume away, as when it is deleted behind a client's back;
+        its snapshots stay, as on EC2."""
+        v = self.volumes.pop(vid)
+        v.deleted = True
+        self.changed()
 
     # -- snapshots -----------------------------------------------------
 
@@ -335,6 +345,7 @@ class Store:
         volume's concurrency limit until it would have completed."""
         s.deleted = True
         del self.snapshots[s.id]
+        self.created.pop(s.id, None)
         lst = self.by_volume[s.volume_id]
         lst.remove(s)
         if not lst:
@@ -351,8 +362,23 @@ class Store:
             s.message = message
         if state != "pending":
             self.pending.pop(s.id, None)
+        elif not s.deleted:
+            # Back to pending (a test's choice): in progress again, so it
+            # counts against its volume and completes like a new one.
+            s.progress = "0%"
+            s.completion = None
+            self.pending[s.id] = s
         if not s.deleted:
             self.changed(s)
+
+    def hidden(self, now, delay):
+        """Ids of snapshots made by CreateSnapshot less than `delay` seconds
+        ago, which listings do not show yet (EC2's eventual consistency);
+        None when there are none."""
+        if delay <= 0 or not self.created:
+            return None
+        ids = frozenset(sid for sid, t in self.created.items() if now < t + delay)
+        return ids or None
 
     def busy_on_volume(self, volume_id):
         """Snapshots counting against the volume's concurrency limit:
@@ -508,8 +534,9 @@ class Store:
         return items, seqs
 
     @staticmethod
-    def page(items, seqs, after, limit):
-        """Up to `limit` live objects after sequence number `after`.
+    def page(items, seqs, after, limit, hidden=None):
+        """Up to `limit` live objects after sequence number `after`, leaving
+        out the ids in `hidden`.
 
         Returns (objects, sequence number to resume after or None)."""
         i = bisect.bisect_right(seqs, after)
@@ -518,13 +545,27 @@ class Store:
         while i < n and len(out) < limit:
             o = items[i]
             i += 1
-            if not o.deleted:
+            if not o.deleted and not (hidden and o.id in hidden):
                 out.append(o)
-        while i < n and items[i].deleted:
+        while i < n and (items[i].deleted or (hidden and items[i].id in hidden)):
             i += 1
         if i < n and out:
             return out, out[-1].seq
         return out, None
+
+    @staticmethod
+    def before(items, seqs, after, limit, hidden=None):
+        """The last `limit` live objects up to sequence number `after`: the
+        end of the page that a token for `after` follows."""
+        i = bisect.bisect_right(seqs, after)
+        out = []
+        while i > 0 and len(out) < limit:
+            i -= 1
+            o = items[i]
+            if not o.deleted and not (hidden and o.id in hidden):
+                out.append(o)
+        out.reverse()
+        return out
 
     def snapshots_of_volumes(self, volume_ids):
         """Live snapshots of the given volumes, in sequence order."""

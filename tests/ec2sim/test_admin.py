@@ -4,7 +4,7 @@ counters, state, reset, credentials, config and shutdown."""
 import time
 import unittest
 
-from simtest import T0, EmulatorTestCase
+from simtest import NS, T0, EmulatorTestCase
 
 
 class Seeding(EmulatorTestCase):
@@ -79,6 +79,82 @@ class Seeding(EmulatorTestCase):
         state = self.admin("state")
         self.assertEqual([v["id"] for v in state["volumes"]], ["vol-00000000000000042"])
         self.assertEqual(len(state["snapshots"]), 3)   # the public ones remain
+
+
+class ChangingResources(EmulatorTestCase):
+    """Volumes and snapshots changed behind a client's back."""
+
+    VOL1 = "vol-00000000000000001"
+    SNAP11 = "snap-00000000000000011"
+
+    def setUp(self):
+        super().setUp()
+        self.seed_small()
+
+    def test_removed_volume_keeps_its_snapshots(self):
+        self.assertEqual(self.admin("volume", {"remove": [self.VOL1]}), {"removed": [self.VOL1]})
+        vols = self.assertOk(self.ec2("DescribeVolumes")).ids("volumeSet", "volumeId")
+        self.assertNotIn(self.VOL1, vols)
+        self.assertEqual(len(vols), 2)
+        self.assertError(self.ec2("DescribeVolumes", {"VolumeId.1": self.VOL1}),
+                         "InvalidVolume.NotFound", 400)
+        self.assertError(self.ec2("CreateSnapshot", {"VolumeId": self.VOL1}),
+                         "InvalidVolume.NotFound", 400)
+        r = self.assertOk(self.ec2("DescribeSnapshots", {
+            "Owner.1": "self", "Filter.1.Name": "volume-id", "Filter.1.Value.1": self.VOL1}))
+        self.assertEqual(len(r.ids("snapshotSet", "snapshotId")), 3)
+        self.assertIn("no volume", self.admin("volume", {"remove": [self.VOL1]},
+                                              expect=400)["error"])
+
+    def test_snapshot_state_by_id(self):
+        for state in ("error", "recoverable", "recovering", "pending", "completed"):
+            with self.subTest(state=state):
+                out = self.admin("snapshot", {"ids": [self.SNAP11], "state": state})
+                self.assertEqual(out["snapshots"][0]["state"], state)
+                r = self.assertOk(self.ec2("DescribeSnapshots", {"SnapshotId.1": self.SNAP11}))
+                self.assertEqual(r.items("snapshotSet")[0].findtext(NS + "status"), state)
+        out = self.admin("snapshot", {"ids": [self.SNAP11], "state": "error",
+                                      "message": "disk full"})
+        self.assertEqual(out["snapshots"][0]["status_message"], "disk full")
+        self.assertIn("state", self.admin("snapshot", {"ids": [self.SNAP11], "state": "done"},
+                                          expect=400)["error"])
+
+    def test_pending_again_counts_against_the_volume(self):
+        sc1 = "vol-00000000000000003"
+        self.seed(snapshots=[{"id": "snap-000000000000000c1", "volume": sc1}])
+        self.assertOk(self.ec2("CreateSnapshot", {"VolumeId": sc1}))
+        self.admin("complete", {})
+        self.advance(15)
+        self.admin("snapshot", {"ids": ["snap-000000000000000c1"], "state": "pending"})
+        self.assertError(self.ec2("CreateSnapshot", {"VolumeId": sc1}),
+                         "ConcurrentSnapshotLimitExceeded", 400)
+        self.assertEqual(self.admin("complete", {})["completed"], ["snap-000000000000000c1"])
+
+    def test_tag_and_untag_by_id(self):
+        out = self.admin("snapshot", {"ids": [self.SNAP11, "snap-00000000000000012"],
+                                      "untag": ["Policy"], "tags": {"Keep": "yes"}})
+        self.assertEqual([s["tags"] for s in out["snapshots"]],
+                         [{"ManagedBy": "ec2backup", "Keep": "yes"}] * 2)
+        r = self.assertOk(self.ec2("DescribeSnapshots", {
+            "Owner.1": "self", "Filter.1.Name": "tag:Keep", "Filter.1.Value.1": "yes"}))
+        self.assertEqual(r.ids("snapshotSet", "snapshotId"),
+                         [self.SNAP11, "snap-00000000000000012"])
+        self.admin("snapshot", {"ids": [self.SNAP11], "untag": ["ManagedBy", "Keep"]})
+        self.assertEqual(self.snapshot_state(self.SNAP11)["tags"], {})
+
+    def test_all_or_nothing(self):
+        before = self.admin("state")
+        for body, words in (
+                ({"ids": [self.SNAP11, "snap-0000000000000dead"], "state": "error"},
+                 "no snapshot"),
+                ({"ids": [self.SNAP11], "tags": {"k%d" % n: "v" for n in range(49)}},
+                 "maximum number"),
+                ({"ids": [self.SNAP11], "tags": {"aws:x": "1"}}, "reserved"),
+                ({"ids": [], "state": "error"}, "non-empty"),
+                ({"ids": [self.SNAP11], "colour": "red"}, "unknown")):
+            with self.subTest(body=body):
+                self.assertIn(words, self.admin("snapshot", body, expect=400)["error"])
+        self.assertEqual(self.admin("state"), before)
 
 
 class ClockControl(EmulatorTestCase):

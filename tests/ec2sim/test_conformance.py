@@ -14,7 +14,7 @@ try:
     import boto3
     import botocore
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, PaginationError
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as BotoCredentials
@@ -303,6 +303,54 @@ class Botocore(EmulatorTestCase):
         self.admin("faults", {"action": "DescribeVolumes", "kind": "malformed", "count": 1})
         with self.assertRaises(ResponseParserError):
             self.client.describe_volumes()
+
+    # -- hostile answers ---------------------------------------------------
+
+    def paginate_snapshots(self):
+        pages = list(self.client.get_paginator("describe_snapshots").paginate(
+            OwnerIds=["self"], PaginationConfig={"PageSize": 5}))
+        return [(s["SnapshotId"], s["State"]) for p in pages for s in p["Snapshots"]]
+
+    def test_repeated_items_parse_and_pass_unnoticed(self):
+        self.seed(generate={"volumes": 2, "snapshots_per_volume": 7, "id_prefix": "e"})
+        self.admin("faults", {"action": "DescribeSnapshots", "kind": "repeat_items",
+                              "variant": "state"})
+        seen = self.paginate_snapshots()
+        ids = [sid for sid, _ in seen]
+        self.assertEqual(len(set(ids)), 20)
+        self.assertGreater(len(ids), 20)
+        twice = [sid for sid in set(ids) if ids.count(sid) > 1]
+        for sid in twice:
+            self.assertEqual(len({state for i, state in seen if i == sid}), 2)
+
+    def test_token_loops(self):
+        self.seed(generate={"volumes": 2, "snapshots_per_volume": 7, "id_prefix": "e"})
+        self.admin("faults", {"action": "DescribeSnapshots", "kind": "token_loop"})
+        with self.assertRaises(PaginationError):
+            self.paginate_snapshots()
+        self.admin("faults", {"clear": True, "action": "DescribeSnapshots",
+                              "kind": "token_loop", "tokens": 2, "count": 4})
+        ids = [sid for sid, _ in self.paginate_snapshots()]
+        self.assertEqual(len(set(ids)), 20)
+        self.assertEqual(len(ids), 40)      # a cycle of two tokens, twice over
+        self.admin("faults", {"action": "DescribeSnapshots", "kind": "token_chain",
+                              "count": 3})
+        self.assertEqual(len(self.paginate_snapshots()), 20)
+
+    def test_delete_snapshot_answering_false(self):
+        self.admin("faults", {"action": "DeleteSnapshot", "kind": "return_false"})
+        r = self.client.delete_snapshot(SnapshotId="snap-00000000000000011")
+        self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertNotIn("Return", r)       # the SDK's model drops <return>
+        self.assertIsNotNone(self.snapshot_state("snap-00000000000000011"))
+
+    def test_unauthorized_for_one_resource(self):
+        self.admin("revoke", {"actions": ["DeleteSnapshot"],
+                              "resources": ["snap-00000000000000011"]})
+        err = self.assertClientError("UnauthorizedOperation", 403, self.client.delete_snapshot,
+                                     SnapshotId="snap-00000000000000011")
+        self.assertIn("Encoded authorization failure message: ", err["Error"]["Message"])
+        self.client.delete_snapshot(SnapshotId="snap-00000000000000012")
 
     # -- credentials -------------------------------------------------------
 
