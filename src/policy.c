@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "tz.h"
@@ -694,6 +696,88 @@ scan_secrets(struct loader *ld, const char *text, mode_t mode)
 	}
 }
 
+/*
+ * libconfig 1.5 reads an integer without an L suffix into an int, so
+ * 4294967297 silently becomes 1, and one with L past 2^63 overflows.
+ * Every number in the text is therefore read here first, and one libconfig
+ * would not keep exactly is an error at its line.  Strings and comments
+ * are skipped as libconfig skips them; floats are left to libconfig.
+ */
+static void
+scan_numbers(struct loader *ld, const char *text)
+{
+	const char *p = text;
+	int line = 1;
+
+	while (*p != '\0') {
+		const char *start = p;
+		bool hex, big, neg = false;
+		unsigned long long v = 0, lim;
+		size_t len;
+
+		if (*p == '\n') {
+			line++;
+			p++;
+		} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/');
+			    p++)
+				line += *p == '\n';
+			p += *p != '\0' ? 2 : 0;
+		} else if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				line += *p == '\n';
+			}
+			p += *p != '\0';
+		} else if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    *p == '*') {
+			/* A name may hold digits: "key2" is not a number. */
+			while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' &&
+			    *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == '_' || *p == '*')
+				p++;
+		} else if ((*p >= '0' && *p <= '9') || ((*p == '-' ||
+		    *p == '+') && p[1] >= '0' && p[1] <= '9')) {
+			neg = *p == '-';
+			p += *p == '-' || *p == '+';
+			hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+			len = strspn(p, "0123456789abcdefABCDEFxX.+-L");
+			/* Exponents and fractions make a float. */
+			if (!hex && (memchr(p, '.', len) != NULL ||
+			    memchr(p, 'e', len) != NULL ||
+			    memchr(p, 'E', len) != NULL)) {
+				p += len;
+				continue;
+			}
+			big = len > 0 && p[len - 1] == 'L';
+			lim = big ? (unsigned long long)INT64_MAX :
+			    (unsigned long long)INT32_MAX;
+			for (size_t i = hex ? 2 : 0; i < len && p[i] != 'L'; i++) {
+				unsigned d = p[i] <= '9' ? (unsigned)(p[i] - '0') :
+				    (unsigned)((p[i] | 0x20) - 'a' + 10);
+				unsigned base = hex ? 16 : 10;
+				if (d >= base || v > (lim + neg - d) / base) {
+					v = lim + 2;
+					break;
+				}
+				v = v * base + d;
+			}
+			if (v > lim + neg)
+				error_at(ld, line, "the number %.*s is out of "
+				    "range: no setting takes a number that "
+				    "large", (int)(p + len - start > 40 ? 40 :
+				    p + len - start), start);
+			p += len;
+		} else {
+			p++;
+		}
+	}
+}
+
 /* Reads a whole regular file of bounded size; the caller frees it. */
 static char *
 read_file(struct loader *ld, mode_t *mode)
@@ -702,9 +786,15 @@ read_file(struct loader *ld, mode_t *mode)
 	struct stat st;
 	char *buf = NULL;
 	size_t n;
+	int fd;
 
-	if ((f = fopen(ld->path, "r")) == NULL) {
+	/* Non-blocking, so that a FIFO or a device is refused below instead
+	 * of blocking the run forever. */
+	if ((fd = open(ld->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
 		error_at(ld, 0, "cannot read: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) != 0) {
@@ -761,6 +851,7 @@ load_file(struct loader *ld)
 	if ((text = read_file(ld, &mode)) == NULL)
 		return NULL;
 	scan_secrets(ld, text, mode);
+	scan_numbers(ld, text);
 	config_init(&cfg);
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
 		const char *msg = config_error_text(&cfg);
@@ -973,40 +1064,88 @@ fail:
 	return rc;
 }
 
-/* Duplicate names are errors; a volume in two policies is a warning. */
+/* A volume listed by id, for finding the volumes of two policies. */
+struct listed_volume {
+	const char *id;
+	size_t policy;
+	int line;
+};
+
+static int
+cmp_listed(const void *va, const void *vb)
+{
+	const struct listed_volume *a = va, *b = vb;
+	int c = strcmp(a->id, b->id);
+
+	if (c != 0)
+		return c;
+	return (a->policy > b->policy) - (a->policy < b->policy);
+}
+
+/*
+ * Duplicate names are errors; a volume in two policies is a warning (both
+ * snapshot it), louder when both adopt it (then neither deletes its
+ * untagged snapshots).  Volumes are sorted by id, so this stays fast with
+ * thousands of policies.
+ */
 static void
 cross_check(struct policy_set *set, FILE *diag_out)
 {
+	struct listed_volume *all;
+	size_t n = 0;
+
 	for (size_t i = 0; i < set->npolicies; i++) {
 		struct policy *p = set->policies[i];
 		struct loader ld = { diag_out, p->file, 0, 0 };
 
 		for (size_t j = 0; j < i; j++) {
-			struct policy *q = set->policies[j];
-			if (q == NULL)
+			if (strcmp(p->name, set->policies[j]->name) != 0)
 				continue;
-			if (strcmp(p->name, q->name) == 0) {
-				error_at(&ld, 1, "policy name '%s' is already "
-				    "used by %s; names must be unique",
-				    p->name, q->file);
-				continue;
-			}
-			for (size_t a = 0; a < p->nvolumes; a++)
-				for (size_t b = 0; b < q->nvolumes; b++)
-					if (strcmp(p->volumes[a].id,
-					    q->volumes[b].id) == 0)
-						warning_at(&ld,
-						    p->volumes[a].line,
-						    "volume %s is also managed "
-						    "by policy '%s' (%s:%d); "
-						    "both will snapshot it",
-						    p->volumes[a].id, q->name,
-						    q->file,
-						    q->volumes[b].line);
+			error_at(&ld, 1, "policy name '%s' is already used by "
+			    "%s; names must be unique", p->name,
+			    set->policies[j]->file);
+			break;
 		}
 		set->nerrors += ld.errors;
-		set->nwarnings += ld.warnings;
+		n += p->nvolumes;
 	}
+	if ((all = malloc((n ? n : 1) * sizeof(*all))) == NULL) {
+		fprintf(diag_out, "ec2backup: out of memory\n");
+		set->nerrors++;
+		return;
+	}
+	n = 0;
+	for (size_t i = 0; i < set->npolicies; i++)
+		for (size_t v = 0; v < set->policies[i]->nvolumes; v++)
+			all[n++] = (struct listed_volume){
+			    set->policies[i]->volumes[v].id, i,
+			    set->policies[i]->volumes[v].line };
+	qsort(all, n, sizeof(*all), cmp_listed);
+	for (size_t a = 0; a < n; a++) {
+		for (size_t b = a + 1; b < n && strcmp(all[a].id, all[b].id)
+		    == 0; b++) {
+			const struct policy *p = set->policies[all[b].policy];
+			const struct policy *q = set->policies[all[a].policy];
+			struct loader ld = { diag_out, p->file, 0, 0 };
+
+			if (p == q || strcmp(p->name, q->name) == 0)
+				continue;
+			if (p->adopt && q->adopt)
+				warning_at(&ld, all[b].line, "volume %s is also "
+				    "managed by policy '%s' (%s:%d), and both "
+				    "adopt its untagged snapshots: neither "
+				    "will delete them; set adopt in one policy "
+				    "only", all[b].id, q->name, q->file,
+				    all[a].line);
+			else
+				warning_at(&ld, all[b].line, "volume %s is also "
+				    "managed by policy '%s' (%s:%d); both will "
+				    "snapshot it", all[b].id, q->name, q->file,
+				    all[a].line);
+			set->nwarnings += ld.warnings;
+		}
+	}
+	free(all);
 }
 
 struct policy_set *

@@ -55,6 +55,40 @@ static const struct bad_case bad_cases[] = {
 	{ "keep too large",
 	  "keep = 1001;\nvolumes = ( { id = \"" VOL "\"; } );\n",
 	  "FILE:1: error: 'keep' is 1001; it must be 1 to 1000\n" },
+	/* libconfig 1.5 would read these as 1 and 0. */
+	{ "keep of 2^32 + 1",
+	  "keep = 4294967297;\nvolumes = ( { id = \"" VOL "\"; } );\n",
+	  "FILE:1: error: the number 4294967297 is out of range: no setting "
+	  "takes a number that large\n" },
+	{ "max_deletes of 2^32",
+	  "keep = 2;\nmax_deletes = 4294967296;\n"
+	  "volumes = ( { id = \"" VOL "\"; } );\n",
+	  "FILE:2: error: the number 4294967296 is out of range: no setting "
+	  "takes a number that large\n" },
+	{ "volume keep in hexadecimal past 2^31",
+	  "keep = 2;\nvolumes = ( { id = \"" VOL "\";\n  keep = 0x80000001; } "
+	  ");\n",
+	  "FILE:3: error: the number 0x80000001 is out of range: no setting "
+	  "takes a number that large\n"
+	  "FILE:3: error: 'keep' is -2147483647; it must be 1 to 1000\n" },
+	{ "a 64-bit number past 2^63",
+	  "keep = 2;\nretain = { daily = 9223372036854775808L; };\n"
+	  "volumes = ( { id = \"" VOL "\"; } );\n",
+	  "FILE:2: error: the number 9223372036854775808L is out of range: no "
+	  "setting takes a number that large\n"
+	  "FILE:2: error: 'daily' is 9223372036854775807; it must be 0 to "
+	  "1000\n" },
+	{ "numbers in names, strings and comments are not read",
+	  "keep = 2; # 99999999999\nname = \"p99999999999\";\n"
+	  "snapshot_tags = ( { key = \"k99999999999\"; value = \"1e99\"; } );\n"
+	  "/* 4294967297\n */ volumes = ( { id = \"" VOL "\"; } );\n"
+	  "max_deletes = 1e1; max_deletes2 = -4294967297;\n",
+	  "FILE:6: error: the number -4294967297 is out of range: no setting "
+	  "takes a number that large\n"
+	  "FILE:6: error: 'max_deletes' must be an integer, not a number with "
+	  "a fraction\n"
+	  "FILE:6: error: unknown setting 'max_deletes2' (did you mean "
+	  "'max_deletes'?)\n" },
 	{ "keep missing",
 	  "volumes = ( { id = \"" VOL "\"; } );\n",
 	  "FILE:1: error: missing required setting 'keep' (how many "
@@ -439,6 +473,60 @@ test_shared_volume_warns(void **state)
 }
 
 static void
+test_shared_adopt_warns(void **state)
+{
+	char a[128], b[128], *paths[2], *diag, *want;
+	struct policy_set *set;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/a.cfg", tmpdir);
+	snprintf(b, sizeof(b), "%s/b.cfg", tmpdir);
+	write_file(a, "keep = 1;\nadopt = true;\nvolumes = ( { id = \"" VOL
+	    "\"; } );\n", 0600);
+	write_file(b, "keep = 1;\nadopt = true;\nvolumes = ( { id = \"" VOL
+	    "\"; } );\n", 0600);
+	paths[0] = a;
+	paths[1] = b;
+	set = load(paths, 2, &diag);
+	want = malloc(512);
+	assert_non_null(want);
+	snprintf(want, 512, "%s:3: warning: volume " VOL " is also managed "
+	    "by policy 'a' (%s:3), and both adopt its untagged snapshots: "
+	    "neither will delete them; set adopt in one policy only\n", b, a);
+	assert_string_equal(diag, want);
+	assert_int_equal(set->nerrors, 0);
+	assert_int_equal(set->nwarnings, 1);
+	policy_set_free(set);
+	free(want);
+	free(diag);
+	unlink(a);
+	unlink(b);
+}
+
+/* A FIFO is refused at once, never read (reading one blocks for ever). */
+static void
+test_fifo_refused(void **state)
+{
+	char a[128], *paths[1], *diag, *want;
+	struct policy_set *set;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/fifo.cfg", tmpdir);
+	assert_int_equal(mkfifo(a, 0600), 0);
+	paths[0] = a;
+	set = load(paths, 1, &diag);
+	want = malloc(512);
+	assert_non_null(want);
+	snprintf(want, 512, "%s: error: not a regular file\n", a);
+	assert_string_equal(diag, want);
+	assert_int_equal(set->nerrors, 1);
+	policy_set_free(set);
+	free(want);
+	free(diag);
+	unlink(a);
+}
+
+static void
 test_secret_warning(void **state)
 {
 	char a[128], *paths[1], *diag, *want;
@@ -589,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_shared_volume_warns),
+		cmocka_unit_test(test_shared_adopt_warns),
+		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_secret_warning),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_name_from_file),
