@@ -48,6 +48,8 @@ SAN_OBJ := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/tests/%)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=build/tools/%)
+PRELOAD_BIN := $(patsubst tests/preload/%.c,build/tools/%.so,\
+	$(sort $(wildcard tests/preload/*.c)))
 
 MAN := docs/ec2backup.8 docs/ec2backup.cfg.5
 
@@ -93,9 +95,14 @@ build/tools/%: tests/tools/%.c build/libec2backup.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libec2backup.a $(LDFLAGS) \
 		$(PKG_LIBS) -lm
 
+# LD_PRELOAD libraries the integration tests load into the binary.
+build/tools/%.so: tests/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $<
+
 unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
-tools: $(TOOL_BIN)
+tools: $(TOOL_BIN) $(PRELOAD_BIN)
 
 # `make check` first makes sure the Debian packages are there, then builds
 # everything in a second make (so pkg-config answers after the install) and

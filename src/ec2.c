@@ -35,6 +35,7 @@
 #endif
 
 #define DEFAULT_ATTEMPTS 5
+#define DEFAULT_LOOKUP_MS 30000
 #define THROTTLE_ATTEMPTS 10
 #define BACKOFF_BASE_MS 100
 #define THROTTLE_BASE_MS 1000
@@ -114,6 +115,7 @@ struct call {
 	size_t form_len;
 	int attempts, throttles;
 	int64_t not_before;
+	int64_t first_sent;      /* wall clock (epoch s) of attempt 1 */
 	bool idempotent;
 	bool in_flight;
 	struct ec2xml *parser;
@@ -138,6 +140,7 @@ struct ec2 {
 	ec2_credentials_fn credentials;
 	void *credentials_arg;
 	int64_t deadline_ms;
+	int64_t lookup_ms;
 	int max_attempts;
 	int quota;
 	struct bucket buckets[NBUCKETS];
@@ -238,6 +241,8 @@ ec2_new(const struct ec2_config *cfg, char *err, size_t errlen)
 	ec2->credentials = cfg->credentials;
 	ec2->credentials_arg = cfg->credentials_arg;
 	ec2->deadline_ms = cfg->deadline_ms;
+	ec2->lookup_ms = cfg->lookup_ms > 0 ? cfg->lookup_ms :
+	    DEFAULT_LOOKUP_MS;
 	ec2->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts :
 	    DEFAULT_ATTEMPTS;
 	ec2->quota = RETRY_QUOTA;
@@ -458,6 +463,8 @@ send_attempt(struct ec2 *ec2, struct call *c)
 	if (http_submit(ec2->http, &hr) != 0)
 		goto fail;
 	c->attempts++;
+	if (c->first_sent == 0)
+		c->first_sent = (int64_t)now;
 	c->in_flight = true;
 	ec2->stats.calls[c->action]++;
 	log_debug("%s: attempt %d sent (%zu bytes)", action_names[c->action],
@@ -547,10 +554,12 @@ static const char *const transient_codes[] = { "InternalError",
 	"InternalFailure", "ServerInternal", "ServiceUnavailable",
 	"Unavailable", "RequestTimeout", "RequestTimeoutException",
 	"PriorRequestNotComplete", NULL };
+/* Refusals of the credentials themselves: nothing else can succeed.  A
+ * refusal of one action (UnauthorizedOperation: the IAM policy does not
+ * allow it, perhaps only on one resource) fails that call alone. */
 static const char *const auth_codes[] = { "AuthFailure",
 	"SignatureDoesNotMatch", "InvalidClientTokenId", "IncompleteSignature",
-	"MissingAuthenticationToken", "UnauthorizedOperation",
-	"OptInRequired", "ExpiredToken", NULL };
+	"MissingAuthenticationToken", "OptInRequired", "ExpiredToken", NULL };
 static const char *const expired_codes[] = { "RequestExpired",
 	"InvalidSecurity.RequestHasExpired", NULL };
 
@@ -719,8 +728,14 @@ run_all(struct ec2 *ec2)
 
 /*
  * Paginated describes.  A pager is one chain of pages: each page's done
- * callback queues the next page until EC2 sends no nextToken.
+ * callback queues the next page until EC2 sends no nextToken.  A chain
+ * that does not end — a token sent before, a page that brings only items
+ * already read, more pages than any listing can need — is cut short and
+ * counts as not read, so the run keeps what it cannot see whole.
  */
+#define MAX_PAGES 10000            /* 10,000,000 items at 1,000 a page */
+#define MAX_EMPTY_PAGES 100        /* pages in a row with no item */
+
 struct pager {
 	struct ec2 *ec2;
 	enum ec2_action action;
@@ -731,11 +746,26 @@ struct pager {
 	void (*discard)(void *p);
 	void *arg;               /* what the item callbacks fill in */
 	char token[EC2XML_TOKEN_MAX + 1];
+	uint64_t *seen;          /* hashes of the tokens received */
+	size_t pages, empty;
+	/* Items of the page being read, and how many were new; the item
+	 * callbacks count them. */
+	size_t page_items, page_new;
 	bool ok;                 /* every page was read */
 	struct ec2_error error;
 };
 
 static void pager_done(struct call *c, enum outcome out);
+
+static void
+pager_begin(void *arg)
+{
+	struct pager *p = arg;
+
+	p->page_items = p->page_new = 0;
+	if (p->begin != NULL)
+		p->begin(p);
+}
 
 static int
 pager_queue(struct pager *p)
@@ -754,10 +784,41 @@ pager_queue(struct pager *p)
 		return -1;
 	}
 	c->cbs = p->cbs;
-	c->begin = p->begin;
+	c->begin = pager_begin;
 	c->discard = p->discard;
 	submit(p->ec2, c);
 	return 0;
+}
+
+static uint64_t
+token_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+/* Why the chain must stop after this page, or NULL to go on. */
+static const char *
+pager_runaway(struct pager *p, const char *next)
+{
+	uint64_t h = token_hash(next);
+
+	if (p->page_items > 0 && p->page_new == 0 &&
+	    (p->cbs.snapshot != NULL || p->cbs.volume != NULL))
+		return "a page held only items already read";
+	p->empty = p->page_items == 0 ? p->empty + 1 : 0;
+	if (p->empty >= MAX_EMPTY_PAGES)
+		return "too many empty pages in a row";
+	if (p->pages >= MAX_PAGES)
+		return "more pages than any listing can need";
+	for (size_t i = 0; i + 1 < p->pages; i++)
+		if (p->seen[i] == h)
+			return "EC2 sent a NextToken it had sent before";
+	p->seen[p->pages - 1] = h;
+	return NULL;
 }
 
 static void
@@ -767,15 +828,46 @@ pager_done(struct call *c, enum outcome out)
 
 	if (out == OUT_OK) {
 		const char *next = ec2xml_next_token(c->parser);
-		snprintf(p->token, sizeof(p->token), "%s", next);
-		if (*next == '\0')
+		const char *why;
+		uint64_t *grown;
+
+		p->pages++;
+		if (*next == '\0') {
 			p->ok = true;
-		else
-			pager_queue(p);
+			goto done;
+		}
+		/* Room for this page's token, doubling. */
+		if ((p->pages & (p->pages - 1)) == 0) {
+			grown = realloc(p->seen, 2 * p->pages * sizeof(*grown));
+			if (grown == NULL) {
+				error_set(&p->error, "NotAttempted",
+				    "out of memory", NULL);
+				goto done;
+			}
+			p->seen = grown;
+		}
+		if ((why = pager_runaway(p, next)) != NULL) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%s (page %zu); the listing "
+			    "was cut short there", why, p->pages);
+			error_set(&p->error, "EndlessListing", msg,
+			    ec2xml_request_id(c->parser));
+			goto done;
+		}
+		snprintf(p->token, sizeof(p->token), "%s", next);
+		pager_queue(p);
 	} else {
 		p->error = c->error;
 	}
+done:
 	call_free(c);
+}
+
+static void
+pager_release(struct pager *p)
+{
+	free(p->seen);
+	p->seen = NULL;
 }
 
 /* Adds Filter.N.Name=name and its values; returns -1 on failure. */
@@ -810,8 +902,10 @@ struct volume_job {
 	size_t n;
 	const struct ec2_tag *tags;  /* select: these tags */
 	size_t ntags;
-	struct inv_volume **found;
+	struct inv_volume **found;   /* select: the matching volumes */
 	size_t nfound, cap;
+	struct inv_volume **seen;    /* every volume read: open addressing */
+	size_t nseen, nseen_slots;
 	bool oom;
 };
 
@@ -823,39 +917,128 @@ volume_usable(const char *status)
 	    strcmp(status, "in-use") == 0 || strcmp(status, "creating") == 0;
 }
 
+static size_t
+seen_slot(struct inv_volume *const *slots, size_t n, const void *v)
+{
+	size_t j = ((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15ULL & (n - 1);
+
+	while (slots[j] != NULL && slots[j] != v)
+		j = (j + 1) & (n - 1);
+	return j;
+}
+
+/* Records that the job read v; 1 when it had not before, 0 when it had,
+ * -1 when out of memory. */
+static int
+seen_add(struct volume_job *job, struct inv_volume *v)
+{
+	size_t j;
+
+	if ((job->nseen + 1) * 2 > job->nseen_slots) {
+		size_t n = job->nseen_slots ? job->nseen_slots * 2 : 64;
+		struct inv_volume **slots = calloc(n, sizeof(*slots));
+		if (slots == NULL)
+			return -1;
+		for (size_t i = 0; i < job->nseen_slots; i++)
+			if (job->seen[i] != NULL)
+				slots[seen_slot(slots, n, job->seen[i])] =
+				    job->seen[i];
+		free(job->seen);
+		job->seen = slots;
+		job->nseen_slots = n;
+	}
+	j = seen_slot(job->seen, job->nseen_slots, v);
+	if (job->seen[j] != NULL)
+		return 0;
+	job->seen[j] = v;
+	job->nseen++;
+	return 1;
+}
+
+/* Whether v carries every tag of the selection, byte for byte: EC2's
+ * filters also match wildcards, and a server may answer loosely. */
+static bool
+tags_match(const struct volume_job *job, const struct ec2xml_volume *v)
+{
+	for (size_t i = 0; i < job->ntags; i++) {
+		const char *have = ec2xml_tag_get(v->tags, v->ntags,
+		    job->tags[i].key);
+		if (have == NULL || strcmp(have, job->tags[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
 static int
 volume_item(void *arg, const struct ec2xml_volume *v)
 {
 	struct pager *p = arg;
 	struct volume_job *job = p->arg;
 	struct inv_volume *iv;
+	int fresh;
 
+	p->page_items++;
 	if (job->tags == NULL) {
-		if ((iv = inventory_find(job->inv, v->id)) != NULL)
-			iv->exists = volume_usable(v->status);
+		if ((iv = inventory_find(job->inv, v->id)) == NULL)
+			return 0;
+		if ((fresh = seen_add(job, iv)) < 0)
+			goto oom;
+		p->page_new += (size_t)fresh;
+		iv->exists = volume_usable(v->status);
 		return 0;
 	}
-	if (!volume_usable(v->status))
+	if (!tags_match(job, v)) {
+		log_debug("DescribeVolumes: %s does not carry exactly the "
+		    "selected tags; left out", v->id);
+		p->page_new++;       /* not a repeat: something was read */
 		return 0;
+	}
 	if ((iv = inventory_volume(job->inv, v->id)) == NULL)
 		goto oom;
-	if (!iv->exists) {
-		if (job->nfound == job->cap) {
-			size_t cap = job->cap ? job->cap * 2 : 64;
-			struct inv_volume **grown = realloc(job->found,
-			    cap * sizeof(*grown));
-			if (grown == NULL)
-				goto oom;
-			job->found = grown;
-			job->cap = cap;
-		}
-		job->found[job->nfound++] = iv;
+	if ((fresh = seen_add(job, iv)) < 0)
+		goto oom;
+	if (!fresh)
+		return 0;
+	p->page_new++;
+	if (!volume_usable(v->status))
+		return 0;
+	if (job->nfound == job->cap) {
+		size_t cap = job->cap ? job->cap * 2 : 64;
+		struct inv_volume **grown = realloc(job->found,
+		    cap * sizeof(*grown));
+		if (grown == NULL)
+			goto oom;
+		job->found = grown;
+		job->cap = cap;
 	}
+	job->found[job->nfound++] = iv;
 	iv->exists = true;
+	iv->unchecked = false;
 	return 0;
 oom:
 	job->oom = true;
 	return -1;
+}
+
+/*
+ * A filter value that matches exactly value: EC2 reads '*' and '?' in
+ * filter values as wildcards and a backslash as an escape.  Returns a
+ * malloc'd string, or NULL when out of memory.
+ */
+static char *
+filter_literal(const char *value)
+{
+	char *out = malloc(2 * strlen(value) + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *value != '\0'; value++) {
+		if (*value == '*' || *value == '?' || *value == '\\')
+			*o++ = '\\';
+		*o++ = *value;
+	}
+	*o = '\0';
+	return out;
 }
 
 static struct query *
@@ -873,9 +1056,12 @@ volumes_query(struct pager *p)
 		failed |= add_filter(q, 1, "volume-id", job->ids, job->n);
 	for (size_t i = 0; i < job->ntags && !failed; i++) {
 		char name[160];
-		const char *value = job->tags[i].value;
+		char *value = filter_literal(job->tags[i].value);
+		const char *values[1] = { value };
 		snprintf(name, sizeof(name), "tag:%s", job->tags[i].key);
-		failed |= add_filter(q, (int)i + 1, name, &value, 1);
+		failed |= value == NULL || add_filter(q, (int)i + 1, name,
+		    values, 1);
+		free(value);
 	}
 	failed |= query_add(q, "MaxResults", VOLUMES_PAGE);
 	return finish_query(q, failed);
@@ -930,13 +1116,25 @@ ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
 	}
 	run_all(ec2);
 	for (size_t b = 0; b < nbatches; b++) {
-		if (pagers[b].ok)
+		bool ok = pagers[b].ok && !jobs[b].oom;
+
+		pager_release(&pagers[b]);
+		free(jobs[b].seen);
+		if (ok)
 			continue;
 		rc = -1;
-		log_error("DescribeVolumes: cannot confirm that %zu volumes "
-		    "(%s, ...) exist: %s; their snapshots are kept this run",
-		    jobs[b].n, jobs[b].ids[0], ec2_error_text(&pagers[b].error,
-		    text, sizeof(text)));
+		/* Not knowing is not "gone": say so, and keep everything. */
+		for (size_t i = 0; i < jobs[b].n; i++) {
+			struct inv_volume *iv = inventory_find(inv,
+			    jobs[b].ids[i]);
+			iv->exists = false;
+			iv->unchecked = true;
+		}
+		log_error("DescribeVolumes: could not check whether %zu "
+		    "volumes (%s, ...) exist: %s; nothing is created or "
+		    "deleted on them this run", jobs[b].n, jobs[b].ids[0],
+		    jobs[b].oom ? "out of memory" : ec2_error_text(
+		    &pagers[b].error, text, sizeof(text)));
 	}
 	free(pagers);
 	free(jobs);
@@ -959,6 +1157,8 @@ ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
 	p.cbs.volume = volume_item;
 	pager_queue(&p);
 	run_all(ec2);
+	pager_release(&p);
+	free(job.seen);
 	if (!p.ok || job.oom) {
 		log_error("DescribeVolumes: cannot list the volumes tagged "
 		    "%s=%s%s: %s", tags[0].key, tags[0].value, ntags > 1 ?
@@ -1003,7 +1203,7 @@ snapshots_discard(void *arg)
 	struct snapshot_job *job = p->arg;
 
 	for (size_t i = 0; i < job->n; i++)
-		inventory_truncate(job->vols[i], job->counts[i]);
+		inventory_truncate(job->inv, job->vols[i], job->counts[i]);
 }
 
 static int
@@ -1011,10 +1211,11 @@ snapshot_item(void *arg, const struct ec2xml_snapshot *s)
 {
 	struct pager *p = arg;
 	struct snapshot_job *job = p->arg;
-	struct inv_volume *v = inventory_find(job->inv, s->volume_id);
-	struct inv_snapshot snap = { 0 };
+	struct inv_volume *v = inventory_find(job->inv, s->volume_id), *at;
+	struct inv_snapshot snap = { 0 }, *first = NULL;
 	const char *date;
 
+	p->page_items++;
 	/* Only volumes of this batch were asked for. */
 	if (v == NULL)
 		return 0;
@@ -1025,9 +1226,26 @@ snapshot_item(void *arg, const struct ec2xml_snapshot *s)
 	snap.date = date != NULL ? inv_parse_date(date) : INV_NO_DATE;
 	if (ec2xml_tag_get(s->tags, s->ntags, INV_TAG_PROTECT) != NULL)
 		snap.flags |= INV_PROTECTED;
-	if (inventory_add_snapshot(job->inv, v, &snap,
-	    ec2xml_tag_get(s->tags, s->ntags, INV_TAG_OWNER), s->description)
-	    == NULL) {
+	switch (inventory_add_snapshot(job->inv, v, &snap,
+	    ec2xml_tag_get(s->tags, s->ntags, INV_TAG_OWNER), s->description,
+	    &first)) {
+	case INV_ADDED:
+		p->page_new++;
+		break;
+	case INV_REPEATED:
+		break;
+	case INV_CONFLICT:
+		inventory_snapshot(job->inv, s->id, &at);
+		log_warning("DescribeSnapshots: %s was listed twice with "
+		    "different details (volume %s, state %s; then volume %s, "
+		    "state %s): nothing is created or deleted on %s%s%s this "
+		    "run", s->id, at != NULL ? at->id : "?", first != NULL ?
+		    inv_state_name((enum inv_state)first->state) : "?",
+		    v->id, inv_state_name((enum inv_state)snap.state),
+		    at != NULL ? at->id : v->id, at != NULL && at != v ?
+		    " and " : "", at != NULL && at != v ? v->id : "");
+		break;
+	case INV_NOMEM:
 		job->oom = true;
 		return -1;
 	}
@@ -1086,15 +1304,16 @@ ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 	}
 	run_all(ec2);
 	for (size_t b = 0; b < nbatches; b++) {
+		pager_release(&pagers[b]);
 		for (size_t i = 0; i < jobs[b].n; i++)
 			jobs[b].vols[i]->complete = pagers[b].ok &&
-			    !jobs[b].oom;
+			    !jobs[b].oom && !jobs[b].vols[i]->conflict;
 		if (pagers[b].ok && !jobs[b].oom)
 			continue;
 		rc = -1;
 		log_error("DescribeSnapshots: the listing of %zu volumes (%s, "
-		    "...) is incomplete: %s; none of their snapshots are "
-		    "deleted this run", jobs[b].n, jobs[b].vols[0]->id,
+		    "...) is incomplete: %s; nothing is created or deleted on "
+		    "them this run", jobs[b].n, jobs[b].vols[0]->id,
 		    jobs[b].oom ? "out of memory" :
 		    ec2_error_text(&pagers[b].error, text, sizeof(text)));
 	}
@@ -1119,6 +1338,8 @@ image_item(void *arg, const struct ec2xml_image *img)
 	struct pager *p = arg;
 	struct image_job *job = p->arg;
 
+	p->page_items++;
+	p->page_new++;
 	for (size_t i = 0; i < img->nsnapshots; i++) {
 		for (size_t j = 0; j < job->n; j++) {
 			if (strcmp(job->snaps[j]->id, img->snapshot_ids[i]) != 0)
@@ -1179,6 +1400,7 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 	}
 	run_all(ec2);
 	for (size_t b = 0; b < nbatches; b++) {
+		pager_release(&pagers[b]);
 		if (pagers[b].ok && !jobs[b].oom)
 			continue;
 		rc = -1;
@@ -1195,8 +1417,19 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 
 /* --- creating --- */
 
-#define LOOKUP_DELAY_MS 2000
-#define MAX_LOOKUPS 3
+/*
+ * After CreateSnapshot's answer is lost, the snapshot is looked for by
+ * its tags, again and again with growing waits (EC2's listings can lag
+ * behind its changes), until lookup_ms has passed.  The create is never
+ * sent again: a second snapshot for the day takes a place of keep from an
+ * older day, and nothing can prove that the first attempt did nothing.
+ * A snapshot found counts only if that attempt could have made it: not in
+ * state error, and started no earlier than the first attempt less
+ * CLOCK_TOLERANCE_S (EC2 refuses requests whose time is further off than
+ * that, so our clock and EC2's cannot be).
+ */
+#define LOOKUP_FIRST_MS 1000
+#define CLOCK_TOLERANCE_S 900
 
 /*
  * One ec2_apply: deletes that wait for a create are chained to it
@@ -1213,9 +1446,13 @@ struct create_job {
 	struct apply *ap;
 	size_t index;
 	struct ec2_create *cr;
-	struct call *create;     /* kept while its lookup runs */
+	struct call *create;     /* kept while its lookups run */
+	int64_t lookup_until;    /* monotonic ms */
+	int64_t lookup_wait;     /* ms before the next lookup */
 	int lookups;
-	bool seen;               /* the lookup found the snapshot */
+	bool seen;               /* the answer or a lookup gave the id */
+	char rejected[INV_ID_MAX + 1]; /* a match the lookup turned down */
+	char rejected_why[64];
 };
 
 static void queue_delete(struct ec2 *ec2, struct ec2_delete *d);
@@ -1252,6 +1489,35 @@ created_item(void *arg, const struct ec2xml_snapshot *s)
 	return 0;
 }
 
+/* A snapshot the lookup found: taken only if the lost attempt could have
+ * made it. */
+static int
+lookup_item(void *arg, const struct ec2xml_snapshot *s)
+{
+	struct create_job *job = arg;
+	enum inv_state state = inv_state_parse(s->status);
+	int64_t earliest = job->create->first_sent - CLOCK_TOLERANCE_S;
+
+	if (strcmp(s->volume_id, job->cr->volume) != 0)
+		return 0;
+	if (state != INV_PENDING && state != INV_COMPLETED) {
+		snprintf(job->rejected, sizeof(job->rejected), "%s", s->id);
+		snprintf(job->rejected_why, sizeof(job->rejected_why),
+		    "in state %s", inv_state_name(state));
+		return 0;
+	}
+	if (s->start < earliest) {
+		snprintf(job->rejected, sizeof(job->rejected), "%s", s->id);
+		snprintf(job->rejected_why, sizeof(job->rejected_why),
+		    "started %lld s before this attempt",
+		    (long long)(job->create->first_sent - s->start));
+		return 0;
+	}
+	snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s", s->id);
+	job->seen = true;
+	return 0;
+}
+
 static struct query *
 create_query(const struct ec2_create *cr)
 {
@@ -1280,68 +1546,100 @@ lookup_query(const struct ec2_create *cr)
 {
 	struct query *q = query_new("DescribeSnapshots", EC2_API_VERSION);
 	const char *v = cr->volume;
+	char *owner = filter_literal(cr->owner_tag);
+	char *date = filter_literal(cr->date_tag);
+	const char *values[1];
 	int failed;
 
-	if (q == NULL)
+	if (q == NULL || owner == NULL || date == NULL) {
+		query_free(q);
+		free(owner);
+		free(date);
 		return NULL;
+	}
 	failed = query_add(q, "Owner.1", "self");
 	failed |= add_filter(q, 1, "volume-id", &v, 1);
-	failed |= add_filter(q, 2, "tag:" INV_TAG_OWNER, &cr->owner_tag, 1);
-	failed |= add_filter(q, 3, "tag:" INV_TAG_DATE, &cr->date_tag, 1);
+	values[0] = owner;
+	failed |= add_filter(q, 2, "tag:" INV_TAG_OWNER, values, 1);
+	values[0] = date;
+	failed |= add_filter(q, 3, "tag:" INV_TAG_DATE, values, 1);
+	free(owner);
+	free(date);
 	return finish_query(q, failed);
+}
+
+static void lookup_done(struct call *c, enum outcome out);
+
+/* Queues the next lookup; false when the time for them is over. */
+static bool
+queue_lookup(struct create_job *job)
+{
+	int64_t now = http_now_ms();
+	struct query *q;
+	struct call *lookup;
+
+	if (now + job->lookup_wait > job->lookup_until)
+		return false;
+	if ((q = lookup_query(job->cr)) == NULL ||
+	    (lookup = call_new(job->ec2, EC2_DESCRIBE_SNAPSHOTS, q, true,
+	    lookup_done, job)) == NULL)
+		return false;
+	lookup->cbs.snapshot = lookup_item;
+	lookup->not_before = now + job->lookup_wait;
+	job->lookup_wait *= 2;
+	job->lookups++;
+	submit(job->ec2, lookup);
+	return true;
 }
 
 static void
 lookup_done(struct call *c, enum outcome out)
 {
 	struct create_job *job = c->arg;
-	struct ec2 *ec2 = job->ec2;
 	struct call *create = job->create;
+	char msg[sizeof(job->cr->error.message)], why[200];
+	size_t room, n;
 
 	call_free(c);
 	if (out == OUT_OK && job->seen) {
 		job->cr->ok = true;
-		job->cr->found_after_retry = true;
+		job->cr->found_by_lookup = true;
 		log_info("%s: CreateSnapshot: the answer was lost, but %s was "
 		    "created", job->cr->volume, job->cr->snapshot);
 		call_free(create);
 		create_ended(job);
 		return;
 	}
-	if (out != OUT_OK || job->lookups >= MAX_LOOKUPS) {
-		/* Not knowing, we do not try again: a second snapshot for
-		 * the day is worse than none until tomorrow's run.  The last
-		 * thing EC2 (or the network) said is what the user sees. */
-		char msg[sizeof(job->cr->error.message)];
-		const char *why = out != OUT_OK ? "then the check for the "
-		    "snapshot failed, so it was not tried again" : "tried "
-		    "several times; no snapshot was made";
-		size_t room = sizeof(msg) - strlen(why) - 4;
-		size_t n = strlen(create->error.message);
-
-		snprintf(msg, sizeof(msg), "%.*s (%s)", (int)(n < room ? n :
-		    room), create->error.message, why);
-		error_set(&job->cr->error, create->error.code, msg,
-		    create->error.request_id);
-		call_free(create);
-		create_ended(job);
+	/* A lookup that failed, or found nothing yet: look again later. */
+	if (job->ec2->fatal[0] == '\0' && queue_lookup(job))
 		return;
-	}
-	/* Not created: try again after a backoff. */
-	ec2xml_free(create->parser);
-	create->parser = NULL;
-	create->not_before = http_now_ms() + BACKOFF_BASE_MS *
-	    (1 << job->lookups);
-	ec2->stats.retries++;
-	submit(ec2, create);
+	/* Not knowing, we do not try again: a second snapshot for the day
+	 * is worse than none until the next run.  The last thing EC2 (or
+	 * the network) said is what the user sees. */
+	if (job->rejected[0] != '\0')
+		snprintf(why, sizeof(why), "the answer was lost and no "
+		    "snapshot this attempt made was found (%s is %s); not "
+		    "sent again, so no snapshot was made", job->rejected,
+		    job->rejected_why);
+	else
+		snprintf(why, sizeof(why), "the answer was lost and the "
+		    "snapshot was not found in %d lookups; not sent again, so "
+		    "no snapshot was made", job->lookups);
+	room = sizeof(msg) - strlen(why) - 4;
+	n = strlen(create->error.message);
+	snprintf(msg, sizeof(msg), "%.*s (%s)", (int)(n < room ? n : room),
+	    create->error.message, why);
+	error_set(&job->cr->error, create->error.code, msg,
+	    create->error.request_id);
+	job->cr->ambiguous = true;
+	call_free(create);
+	create_ended(job);
 }
 
 static void
 create_done(struct call *c, enum outcome out)
 {
 	struct create_job *job = c->arg;
-	struct query *q;
-	struct call *lookup;
 
 	if (out == OUT_OK && job->seen) {
 		job->cr->ok = true;
@@ -1359,21 +1657,16 @@ create_done(struct call *c, enum outcome out)
 		create_ended(job);
 		return;
 	}
-	/* The request may have reached EC2: look before trying again. */
+	/* The request may have reached EC2: look for what it made. */
 	job->create = c;
-	job->lookups++;
 	job->seen = false;
-	if ((q = lookup_query(job->cr)) == NULL ||
-	    (lookup = call_new(job->ec2, EC2_DESCRIBE_SNAPSHOTS, q, true,
-	    lookup_done, job)) == NULL) {
-		error_set(&job->cr->error, "Ambiguous", "out of memory", NULL);
-		call_free(c);
-		create_ended(job);
-		return;
+	job->lookup_wait = LOOKUP_FIRST_MS;
+	job->lookup_until = http_now_ms() + job->ec2->lookup_ms;
+	if (!queue_lookup(job)) {
+		/* No time (or memory) to look: the same as not found. */
+		job->lookup_until = 0;
+		lookup_done(NULL, OUT_FAILED);
 	}
-	lookup->cbs.snapshot = created_item;
-	lookup->not_before = http_now_ms() + LOOKUP_DELAY_MS;
-	submit(job->ec2, lookup);
 }
 
 static void
@@ -1381,7 +1674,12 @@ delete_done(struct call *c, enum outcome out)
 {
 	struct ec2_delete *d = c->arg;
 
-	if (out == OUT_OK) {
+	if (out == OUT_OK && !ec2xml_return(c->parser)) {
+		/* EC2 said it did not delete it. */
+		error_set(&d->error, "ReturnFalse", "DeleteSnapshot answered "
+		    "false: the snapshot was not deleted",
+		    ec2xml_request_id(c->parser));
+	} else if (out == OUT_OK) {
 		d->ok = true;
 	} else if (out == OUT_ERROR &&
 	    strcmp(c->error.code, "InvalidSnapshot.NotFound") == 0) {
@@ -1454,7 +1752,8 @@ ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
 		struct call *c;
 
 		cr->ok = false;
-		cr->found_after_retry = false;
+		cr->found_by_lookup = false;
+		cr->ambiguous = false;
 		cr->snapshot[0] = '\0';
 		memset(&cr->error, 0, sizeof(cr->error));
 		jobs[i] = (struct create_job){ .ec2 = ec2, .ap = &ap,

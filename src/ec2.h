@@ -61,6 +61,9 @@ struct ec2_config {
 	int jobs;                    /* requests in flight; 0: 8 */
 	long timeout_ms;             /* per attempt; 0: 60 s */
 	int64_t deadline_ms;         /* whole run, monotonic; 0: none */
+	int64_t lookup_ms;           /* how long to look for a snapshot whose
+					CreateSnapshot answer was lost; 0:
+					30 s */
 	int max_attempts;            /* per call for transient errors; 0: 5 */
 	double rate_scale;           /* multiplies the buckets' refill rate
 					(accounts with raised limits); 0: 1 */
@@ -159,8 +162,10 @@ struct ec2_create {
 
 	/* Results. */
 	bool ok;
-	bool found_after_retry;      /* it was created by an attempt whose
+	bool found_by_lookup;        /* it was created by an attempt whose
 					answer was lost */
+	bool ambiguous;              /* failed after an answer was lost: it
+					may yet appear */
 	char snapshot[INV_ID_MAX + 1];
 	struct ec2_error error;
 };

@@ -18,6 +18,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
 #define DEFAULT_REQUEST_TIMEOUT_MS 60000
+#define DEFAULT_FIRST_BYTE_MS 30000
 #define DEFAULT_IN_FLIGHT 8
 #define DEFAULT_MAX_RESPONSE (64u * 1024 * 1024)
 /* A body that trickles slower than this for this long is given up on. */
@@ -34,6 +35,8 @@ struct xfer {
 	void *arg;
 	size_t bytes;
 	int64_t server_date;
+	int64_t started;           /* monotonic ms */
+	bool answered;             /* a byte of the answer has come */
 	const char *abort_reason;
 	struct xfer *prev, *next;
 	char errbuf[CURL_ERROR_SIZE];
@@ -45,6 +48,7 @@ struct http {
 	char *user_agent;
 	long connect_timeout_ms;
 	long request_timeout_ms;
+	long first_byte_ms;
 	int max_in_flight;
 	size_t max_response;
 	int in_flight;
@@ -86,6 +90,8 @@ http_new(const struct http_config *cfg, char *err, size_t errlen)
 	    cfg->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
 	h->request_timeout_ms = cfg->request_timeout_ms > 0 ?
 	    cfg->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
+	h->first_byte_ms = cfg->first_byte_timeout_ms > 0 ?
+	    cfg->first_byte_timeout_ms : DEFAULT_FIRST_BYTE_MS;
 	h->max_in_flight = cfg->max_in_flight > 0 ? cfg->max_in_flight :
 	    DEFAULT_IN_FLIGHT;
 	h->max_response = cfg->max_response > 0 ? cfg->max_response :
@@ -114,6 +120,15 @@ oom:
 	return NULL;
 }
 
+/* Header lists hold the session token: wiped before they are freed. */
+static void
+headers_free(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 static void
 xfer_free(struct xfer *x)
 {
@@ -121,7 +136,7 @@ xfer_free(struct xfer *x)
 		return;
 	if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->headers);
+	headers_free(x->headers);
 	free(x->body);
 	free(x);
 }
@@ -187,6 +202,7 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char line[128];
 
+	x->answered = true;
 	/* Only Date is read: to tell a clock-skew problem from a bad key. */
 	if (len > 5 && len < sizeof(line) && strncasecmp(data, "date:", 5) == 0) {
 		memcpy(line, data + 5, len - 5);
@@ -195,6 +211,26 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 		x->server_date = t > 0 ? (int64_t)t : -1;
 	}
 	return len;
+}
+
+/* A server that takes the request and says nothing is given up on after
+ * first_byte_ms, long before the whole attempt's timeout. */
+static int
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (!x->answered && http_now_ms() - x->started > x->h->first_byte_ms) {
+		x->abort_reason = "no answer came within the first-byte "
+		    "timeout";
+		return 1;
+	}
+	return 0;
 }
 
 /* Options every request shares, for the async and the blocking path. */
@@ -226,7 +262,7 @@ header_list(const char *const *headers, size_t n)
 	for (size_t i = 0; i <= n; i++) {
 		grown = curl_slist_append(list, i < n ? headers[i] : "Expect:");
 		if (grown == NULL) {
-			curl_slist_free_all(list);
+			headers_free(list);
 			return NULL;
 		}
 		list = grown;
@@ -284,6 +320,10 @@ http_submit(struct http *h, const struct http_request *req)
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(x->easy, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_NOPROGRESS, 0L);
+	x->started = http_now_ms();
 	if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK)
 		goto fail;
 	x->next = h->xfers;
@@ -475,7 +515,7 @@ fail:
 		explicit_bzero(b.data, b.len);
 		free(b.data);
 	}
-	curl_slist_free_all(list);
+	headers_free(list);
 	if (e != NULL)
 		curl_easy_cleanup(e);
 	return ret;

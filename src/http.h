@@ -22,6 +22,8 @@ struct http_config {
 	const char *ca_bundle;       /* extra PEM bundle, or NULL */
 	long connect_timeout_ms;     /* 0: 5000 */
 	long request_timeout_ms;     /* 0: 60000; per attempt */
+	long first_byte_timeout_ms;  /* 0: 30000; from the start of an
+					attempt to the answer's first byte */
 	int max_in_flight;           /* 0: 8 */
 	size_t max_response;         /* 0: 64 MiB; larger bodies fail */
 	const char *user_agent;      /* NULL: "ec2backup" */

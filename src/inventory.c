@@ -137,6 +137,11 @@ struct inventory {
 	size_t nvolumes, cap;
 	size_t *slots;            /* open addressing: index + 1, 0 = empty */
 	size_t nslots;
+	/* Every snapshot by id, so that an id listed twice is stored once:
+	 * open addressing, (volume index + 1) << 32 | snapshot index, 0 =
+	 * empty; linear probing with backward-shift deletion. */
+	uint64_t *snaps;
+	size_t nsnaps, nsnap_slots;
 	const char **interned;    /* open addressing */
 	size_t ninterned, ninterned_slots;
 	struct arena_chunk *arena;
@@ -197,6 +202,7 @@ inventory_free(struct inventory *inv)
 	}
 	free(inv->volumes);
 	free(inv->slots);
+	free(inv->snaps);
 	free(inv->interned);
 	while (inv->arena != NULL) {
 		struct arena_chunk *next = inv->arena->next;
@@ -264,6 +270,7 @@ inventory_volume(struct inventory *inv, const char *id)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	memcpy(v->id, id, strlen(id) + 1);
+	v->index = inv->nvolumes;
 	inv->volumes[inv->nvolumes++] = v;
 	inv->bytes += sizeof(*v) + sizeof(v);
 	for (j = hash_str(id) & (inv->nslots - 1); inv->slots[j] != 0;
@@ -322,54 +329,188 @@ inventory_intern(struct inventory *inv, const char *s)
 	return inv->interned[j];
 }
 
+/* --- the snapshot index --- */
+
+static struct inv_snapshot *
+slot_snapshot(const struct inventory *inv, uint64_t slot)
+{
+	return &inv->volumes[(slot >> 32) - 1]->snapshots[slot & 0xffffffffu];
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t
+snap_probe(const struct inventory *inv, const char *id)
+{
+	size_t mask = inv->nsnap_slots - 1, j;
+
+	for (j = hash_str(id) & mask; inv->snaps[j] != 0; j = (j + 1) & mask)
+		if (strcmp(slot_snapshot(inv, inv->snaps[j])->id, id) == 0)
+			break;
+	return j;
+}
+
+static int
+snap_rehash(struct inventory *inv)
+{
+	size_t n = inv->nsnap_slots ? inv->nsnap_slots * 2 : 256;
+	uint64_t *old = inv->snaps;
+	size_t nold = inv->nsnap_slots;
+
+	if ((inv->snaps = calloc(n, sizeof(*inv->snaps))) == NULL) {
+		inv->snaps = old;
+		return -1;
+	}
+	inv->nsnap_slots = n;
+	for (size_t i = 0; i < nold; i++)
+		if (old[i] != 0)
+			inv->snaps[snap_probe(inv, slot_snapshot(inv,
+			    old[i])->id)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Removes the entry at slot j, moving later entries of its probe run
+ * back so that every entry stays reachable from its home slot. */
+static void
+snap_unlink(struct inventory *inv, size_t j)
+{
+	size_t mask = inv->nsnap_slots - 1, k = j;
+
+	inv->snaps[j] = 0;
+	for (;;) {
+		size_t home;
+
+		k = (k + 1) & mask;
+		if (inv->snaps[k] == 0)
+			break;
+		home = hash_str(slot_snapshot(inv, inv->snaps[k])->id) & mask;
+		/* Stays put when its home lies cyclically in (j, k]. */
+		if (j <= k ? (home > j && home <= k) : (home > j || home <= k))
+			continue;
+		inv->snaps[j] = inv->snaps[k];
+		inv->snaps[k] = 0;
+		j = k;
+	}
+	inv->nsnaps--;
+}
+
 struct inv_snapshot *
+inventory_snapshot(const struct inventory *inv, const char *id,
+    struct inv_volume **vol)
+{
+	size_t j;
+
+	if (inv->nsnap_slots == 0)
+		return NULL;
+	j = snap_probe(inv, id);
+	if (inv->snaps[j] == 0)
+		return NULL;
+	if (vol != NULL)
+		*vol = inv->volumes[(inv->snaps[j] >> 32) - 1];
+	return slot_snapshot(inv, inv->snaps[j]);
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether a second listing of a stored snapshot says the same. */
+static bool
+same_snapshot(const struct inv_snapshot *a, const struct inv_snapshot *b)
+{
+	return a->start == b->start && a->state == b->state &&
+	    a->date == b->date && a->flags == b->flags &&
+	    same_text(a->owner, b->owner) && same_text(a->description,
+	    b->description);
+}
+
+enum inv_added
 inventory_add_snapshot(struct inventory *inv, struct inv_volume *vol,
     const struct inv_snapshot *snap, const char *owner,
-    const char *description)
+    const char *description, struct inv_snapshot **out)
 {
-	struct inv_snapshot *s;
+	struct inv_snapshot *s, *first;
+	struct inv_volume *at;
+	size_t j;
 
+	if (vol->nsnapshots >= UINT32_MAX || vol->index >= UINT32_MAX - 1)
+		return INV_NOMEM;
+	if ((inv->nsnaps + 1) * 4 > inv->nsnap_slots * 3 &&
+	    snap_rehash(inv) != 0)
+		return INV_NOMEM;
 	/* Capacity is the next power of two, so it is not stored. */
 	if ((vol->nsnapshots & (vol->nsnapshots - 1)) == 0) {
 		size_t cap = vol->nsnapshots ? vol->nsnapshots * 2 : 4;
 		struct inv_snapshot *grown = realloc(vol->snapshots,
 		    cap * sizeof(*grown));
 		if (grown == NULL)
-			return NULL;
+			return INV_NOMEM;
 		inv->bytes += (cap - vol->nsnapshots) * sizeof(*grown);
 		vol->snapshots = grown;
 	}
+	/* Built in place, past the end, and only counted when it is new. */
 	s = &vol->snapshots[vol->nsnapshots];
 	*s = *snap;
 	s->owner = NULL;
 	s->description = NULL;
 	if (owner != NULL && *owner != '\0' &&
 	    (s->owner = inventory_intern(inv, owner)) == NULL)
-		return NULL;
+		return INV_NOMEM;
 	if (snap->ami != NULL && (s->ami = inventory_intern(inv, snap->ami))
 	    == NULL)
-		return NULL;
+		return INV_NOMEM;
+	j = snap_probe(inv, s->id);
+	if (inv->snaps[j] != 0) {
+		first = slot_snapshot(inv, inv->snaps[j]);
+		at = inv->volumes[(inv->snaps[j] >> 32) - 1];
+		if (out != NULL)
+			*out = first;
+		/* Descriptions are compared only when they are kept. */
+		if (inv->keep_descriptions && !same_text(first->description,
+		    description != NULL && *description != '\0' ?
+		    description : NULL))
+			goto conflict;
+		s->description = first->description;
+		if (at == vol && same_snapshot(first, s))
+			return INV_REPEATED;
+conflict:
+		at->conflict = true;
+		vol->conflict = true;
+		return INV_CONFLICT;
+	}
 	if (inv->keep_descriptions && description != NULL &&
 	    *description != '\0' &&
 	    (s->description = arena_copy(inv, description)) == NULL)
-		return NULL;
+		return INV_NOMEM;
+	inv->snaps[j] = (uint64_t)(vol->index + 1) << 32 | vol->nsnapshots;
+	inv->nsnaps++;
 	vol->nsnapshots++;
-	return s;
+	if (out != NULL)
+		*out = s;
+	return INV_ADDED;
 }
 
 void
-inventory_truncate(struct inv_volume *vol, size_t n)
+inventory_truncate(struct inventory *inv, struct inv_volume *vol, size_t n)
 {
 	/* The array is larger than needed afterwards, never smaller, so the
 	 * power-of-two growth rule in inventory_add_snapshot still holds. */
-	if (n < vol->nsnapshots)
-		vol->nsnapshots = n;
+	while (vol->nsnapshots > n) {
+		size_t j = snap_probe(inv, vol->snapshots[vol->nsnapshots -
+		    1].id);
+		if (inv->snaps[j] != 0)
+			snap_unlink(inv, j);
+		vol->nsnapshots--;
+	}
 }
 
 size_t
 inventory_bytes(const struct inventory *inv)
 {
 	return inv->bytes + sizeof(*inv) + inv->nslots * sizeof(size_t) +
+	    inv->nsnap_slots * sizeof(uint64_t) +
 	    inv->ninterned_slots * sizeof(char *) +
 	    inv->cap * sizeof(struct inv_volume *);
 }

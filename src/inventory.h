@@ -54,7 +54,12 @@ struct inv_snapshot {
 struct inv_volume {
 	char id[INV_ID_MAX + 1];
 	bool exists;               /* EC2 still has the volume */
+	bool unchecked;            /* whether EC2 still has it could not be
+				      found out (exists is then false) */
 	bool complete;             /* every page of its snapshots was read */
+	bool conflict;             /* one of its snapshots was listed twice
+				      with different details */
+	size_t index;              /* position in the inventory */
 	struct inv_snapshot *snapshots;
 	size_t nsnapshots;
 };
@@ -88,17 +93,38 @@ size_t inventory_nvolumes(const struct inventory *inv);
 struct inv_volume *inventory_volume_at(const struct inventory *inv,
     size_t i);
 
-/*
- * Appends a copy of snap to vol, copying description into the inventory
- * (and interning owner and ami, which may be NULL).  Returns the stored
- * snapshot, or NULL when out of memory.
- */
-struct inv_snapshot *inventory_add_snapshot(struct inventory *inv,
-    struct inv_volume *vol, const struct inv_snapshot *snap,
-    const char *owner, const char *description);
+/* What inventory_add_snapshot did with a snapshot. */
+enum inv_added {
+	INV_ADDED,                 /* stored */
+	INV_REPEATED,              /* its id was stored already, with the same
+				      details: not stored again */
+	INV_CONFLICT,              /* its id was stored already with other
+				      details (volume, state, start, tags):
+				      not stored; both volumes are marked
+				      conflict */
+	INV_NOMEM
+};
 
-/* Removes the snapshots of vol from index n on (a page read again). */
-void inventory_truncate(struct inv_volume *vol, size_t n);
+/*
+ * Adds a copy of snap to vol unless a snapshot with its id is in the
+ * inventory already (one entry per id, whichever volume it is under),
+ * copying description into the inventory (and interning owner and ami,
+ * which may be NULL).  When out is not NULL, stores there the stored
+ * snapshot, or on a repeat or conflict the copy stored first.
+ */
+enum inv_added inventory_add_snapshot(struct inventory *inv,
+    struct inv_volume *vol, const struct inv_snapshot *snap,
+    const char *owner, const char *description, struct inv_snapshot **out);
+
+/* Removes the snapshots of vol from index n on (a page read again); their
+ * ids may then be added again. */
+void inventory_truncate(struct inventory *inv, struct inv_volume *vol,
+    size_t n);
+
+/* The snapshot with that id, or NULL; stores the volume it is under in
+ * *vol when vol is not NULL.  Valid until the next change. */
+struct inv_snapshot *inventory_snapshot(const struct inventory *inv,
+    const char *id, struct inv_volume **vol);
 
 /* Returns a copy of s owned by the inventory, shared with equal strings
  * interned before; NULL when out of memory. */

@@ -20,12 +20,17 @@
 #include "log.h"
 #include "policy.h"
 #include "run.h"
+#include "secure.h"
 
 #ifndef EC2BACKUP_VERSION
 #define EC2BACKUP_VERSION "unknown"
 #endif
 
 #define JOBS_MAX 64
+/* A run that has not ended after this long is stopped, so that a hung
+ * endpoint never keeps the lock from the next day's run. */
+#define DEFAULT_TIMEOUT_S (12 * 3600)
+#define DEFAULT_LOOKUP_S 30
 
 struct options {
 	struct run_options run;
@@ -80,6 +85,11 @@ usage(FILE *out)
 	    "      --ca-bundle FILE    also trust the CAs in this PEM file\n"
 	    "  -j, --jobs N            requests in flight (default 8)\n"
 	    "      --timeout SECONDS   give up on the whole run after this long\n"
+	    "                          (default 43200, 12 hours)\n"
+	    "      --lookup-timeout SECONDS\n"
+	    "                          how long to look for a snapshot whose\n"
+	    "                          CreateSnapshot answer was lost (default "
+	    "30)\n"
 	    "      --api-rate-scale F  multiply EC2's request rates (raised "
 	    "limits)\n"
 	    "      --lock-file PATH    the lock that keeps runs apart\n"
@@ -180,7 +190,7 @@ number(const char *s, long min, long max)
 
 enum {
 	OPT_NOW = 256, OPT_REGION, OPT_PROFILE, OPT_ENDPOINT, OPT_CA,
-	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG
+	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG, OPT_LOOKUP
 };
 
 /* Returns EXIT_OK, or a status to exit with at once (-1: help shown). */
@@ -227,6 +237,12 @@ parse_option(int c, const char *arg, struct options *o)
 			    "seconds", arg);
 		o->run.timeout_s = n;
 		break;
+	case OPT_LOOKUP:
+		if ((n = number(arg, 1, 3600)) < 0)
+			return usage_error("--lookup-timeout '%s': use 1 to 3600 "
+			    "seconds", arg);
+		o->run.lookup_s = n;
+		break;
 	case OPT_RATE:
 		o->run.api_rate_scale = strtod(arg, &end);
 		if (*end != '\0' || !(o->run.api_rate_scale >= 0.01 &&
@@ -268,6 +284,7 @@ main(int argc, char *argv[])
 		{ "ca-bundle", required_argument, NULL, OPT_CA },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "lookup-timeout", required_argument, NULL, OPT_LOOKUP },
 		{ "api-rate-scale", required_argument, NULL, OPT_RATE },
 		{ "lock-file", required_argument, NULL, OPT_LOCK },
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
@@ -285,7 +302,12 @@ main(int argc, char *argv[])
 	char **paths;
 	int c, rc, npaths;
 
+	/* Before OpenSSL or libcurl allocate anything. */
+	if (secure_init() != 0)
+		log_debug("cannot install the wiping allocators");
 	o.run.jobs = 8;
+	o.run.timeout_s = DEFAULT_TIMEOUT_S;
+	o.run.lookup_s = DEFAULT_LOOKUP_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":no:j:qvhV", longopts, NULL))
 	    != -1) {

@@ -42,6 +42,7 @@ enum plan_why {
 	WHY_NEWEST,                /* the newest completed */
 	WHY_PENDING,               /* pending, no rule keeps it */
 	WHY_UNTAGGED,              /* no owner tag, adopt is off */
+	WHY_SHARED_UNTAGGED,       /* no owner tag, two policies adopt */
 	WHY_OTHER_OWNER,           /* another policy's */
 	WHY_PROTECTED,
 	WHY_AMI,
@@ -51,7 +52,9 @@ enum plan_why {
 	WHY_UNKNOWN_STATE,
 	WHY_EXPIRED,               /* no rule keeps it: delete, or held */
 	WHY_VOLUME_GONE,
+	WHY_UNCHECKED,             /* whether it exists is not known */
 	WHY_INCOMPLETE,
+	WHY_ADOPT_CONFLICT,        /* another policy adopts it too */
 	WHY_MAX_DELETES
 };
 
@@ -59,7 +62,8 @@ enum {
 	F_NEEDS_CREATE = 1 << 0,
 	F_HELD_GONE = 1 << 1,      /* held: the volume no longer exists */
 	F_HELD_INCOMPLETE = 1 << 2,/* held: the listing is incomplete */
-	F_HELD_MAX = 1 << 3        /* held: max_deletes exceeded */
+	F_HELD_MAX = 1 << 3,       /* held: max_deletes exceeded */
+	F_HELD_UNCHECKED = 1 << 4  /* held: existence not known */
 };
 
 struct plan_rec {
@@ -77,6 +81,7 @@ struct plan_rec {
 struct plan_vol {
 	const struct inv_volume *volume; /* NULL: the policy's own line */
 	const char *description;
+	const char *shared_adopt;  /* another policy adopting it, or NULL */
 	size_t first;              /* index of its first action */
 	uint32_t pol;
 	int keep;
@@ -107,6 +112,7 @@ struct plan {
 struct plan_cand {
 	const struct inv_snapshot *snap; /* NULL: the snapshot to create */
 	int32_t day;
+	int64_t start;
 	uint16_t rank[PLAN_NRULES];
 	bool kept_alone;           /* kept were nothing created */
 };
@@ -216,15 +222,23 @@ plan_day(const struct tz *zone, const struct inv_snapshot *s)
 	return plan_clamp_day(tz_local_day(zone, s->start));
 }
 
+int32_t
+plan_snapshot_day(const struct tz *zone, const struct inv_snapshot *s)
+{
+	return plan_day(zone, s);
+}
+
 bool
-plan_owns(const struct policy *policy, const struct inv_snapshot *s)
+plan_owns(const struct policy *policy, const struct inv_snapshot *s,
+    bool shared)
 {
 	if (s->owner == NULL)
-		return policy->adopt;
+		return policy->adopt && !shared;
 	return strcmp(s->owner, policy->name) == 0;
 }
 
-/* Newest first, ties by id; the address keeps duplicates in order. */
+/* Newest first by start, ties by id; the address keeps duplicates in
+ * order.  Callers compare days first. */
 static int
 plan_cmp_snap(const struct inv_snapshot *a, const struct inv_snapshot *b)
 {
@@ -238,15 +252,14 @@ plan_cmp_snap(const struct inv_snapshot *a, const struct inv_snapshot *b)
 	return a < b ? -1 : a > b;
 }
 
+/* The one order of candidates: day, then start, then id; newest first. */
 static int
 plan_cmp_cand(const void *va, const void *vb)
 {
 	const struct plan_cand *a = va, *b = vb;
-	bool pa = a->snap->state == INV_PENDING;
-	bool pb = b->snap->state == INV_PENDING;
 
-	if (pa != pb)
-		return pa ? -1 : 1;
+	if (a->day != b->day)
+		return a->day > b->day ? -1 : 1;
 	return plan_cmp_snap(a->snap, b->snap);
 }
 
@@ -357,15 +370,15 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 	const struct inv_volume *iv = v->volume;
 	const struct inv_snapshot *pending = NULL, *today = NULL;
 	const struct inv_snapshot *failed = NULL, *newest = NULL;
-	uint8_t hold = !iv->exists ? F_HELD_GONE :
-	    !iv->complete ? F_HELD_INCOMPLETE : 0;
-	size_t ncand = 0, first;
+	uint8_t hold = iv->unchecked ? F_HELD_UNCHECKED :
+	    !iv->exists ? F_HELD_GONE : !iv->complete ? F_HELD_INCOMPLETE : 0;
+	size_t ncand = 0, at = 0;
 	bool creating = false;
 
 	for (size_t i = 0; i < iv->nsnapshots; i++) {
 		const struct inv_snapshot *s = &iv->snapshots[i];
 		int32_t day = plan_day(zone, s);
-		bool mine = plan_owns(policy, s);
+		bool mine = plan_owns(policy, s, v->shared_adopt != NULL);
 		enum plan_kind kind = PLAN_KEEP;
 		enum plan_why why;
 
@@ -384,7 +397,7 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 
 		if (!mine) {
 			why = s->owner != NULL ? WHY_OTHER_OWNER :
-			    WHY_UNTAGGED;
+			    policy->adopt ? WHY_SHARED_UNTAGGED : WHY_UNTAGGED;
 		} else if (s->state == INV_ERROR) {
 			kind = PLAN_WARN;
 			why = WHY_ERROR;
@@ -402,8 +415,9 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			why = WHY_AMI_UNKNOWN;
 		} else if (s->state == INV_PENDING ||
 		    s->state == INV_COMPLETED) {
-			cand[1 + ncand].snap = s;
-			cand[1 + ncand].day = day;
+			cand[ncand].snap = s;
+			cand[ncand].day = day;
+			cand[ncand].start = s->start;
 			ncand++;
 			continue;
 		} else {
@@ -412,7 +426,12 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 		plan_push(p, volx, kind, why, s, day);
 	}
 
-	if (!iv->exists) {
+	if (v->shared_adopt != NULL && policy->adopt)
+		plan_push(p, volx, PLAN_WARN, WHY_ADOPT_CONFLICT, NULL,
+		    pol->today);
+	if (iv->unchecked) {
+		plan_push(p, volx, PLAN_WARN, WHY_UNCHECKED, NULL, pol->today);
+	} else if (!iv->exists) {
 		plan_push(p, volx, PLAN_WARN, WHY_VOLUME_GONE, NULL,
 		    pol->today);
 	} else {
@@ -431,41 +450,47 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			    pol->today);
 	}
 
-	qsort(cand + 1, ncand, sizeof(*cand), plan_cmp_cand);
-	for (size_t i = 1; i <= ncand; i++) {
+	qsort(cand, ncand, sizeof(*cand), plan_cmp_cand);
+	for (size_t i = 0; i < ncand; i++) {
 		if (cand[i].snap->state == INV_COMPLETED) {
 			newest = cand[i].snap;
 			break;
 		}
 	}
-	first = 1;
 	if (creating) {
-		/* Without the new snapshot first, to tell which deletions
-		 * only its slot causes. */
-		plan_retain(cand + 1, ncand, v->keep, &policy->retain);
-		for (size_t i = 1; i <= ncand; i++)
+		/* First without the new snapshot, to tell which deletions
+		 * only its place causes; then with it, where its day and
+		 * start put it (first, unless a snapshot claims a later
+		 * day). */
+		plan_retain(cand, ncand, v->keep, &policy->retain);
+		for (size_t i = 0; i < ncand; i++)
 			cand[i].kept_alone = plan_ranked(cand[i].rank);
-		cand[0].snap = NULL;
-		cand[0].day = pol->today;
-		first = 0;
+		while (at < ncand && (cand[at].day > pol->today ||
+		    (cand[at].day == pol->today && cand[at].start > p->now)))
+			at++;
+		memmove(cand + at + 1, cand + at, (ncand - at) *
+		    sizeof(*cand));
+		cand[at] = (struct plan_cand){ .snap = NULL,
+		    .day = pol->today, .start = p->now };
+		ncand++;
 	}
-	plan_retain(cand + first, ncand + 1 - first, v->keep,
-	    &policy->retain);
-	if (creating) {
-		struct plan_rec *r = plan_push(p, volx, PLAN_CREATE,
-		    failed != NULL ? WHY_CREATE_FAILED : WHY_CREATE_NEW,
-		    failed, pol->today);
-		r->pos = 1;
-		memcpy(r->rank, cand[0].rank, sizeof(r->rank));
-	}
+	plan_retain(cand, ncand, v->keep, &policy->retain);
 
-	for (size_t i = 1; i <= ncand; i++) {
+	for (size_t i = 0; i < ncand; i++) {
 		const struct plan_cand *c = &cand[i];
 		struct plan_rec *r;
 		enum plan_kind kind = PLAN_KEEP;
 		enum plan_why why = WHY_EXPIRED;
 		uint8_t flags = 0;
 
+		if (c->snap == NULL) {
+			r = plan_push(p, volx, PLAN_CREATE, failed != NULL ?
+			    WHY_CREATE_FAILED : WHY_CREATE_NEW, failed,
+			    pol->today);
+			r->pos = (uint32_t)(i + 1);
+			memcpy(r->rank, c->rank, sizeof(r->rank));
+			continue;
+		}
 		if (plan_ranked(c->rank))
 			why = WHY_RULES;
 		else if (c->snap->state == INV_PENDING)
@@ -481,7 +506,7 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			pol->ndeletes++;
 		}
 		r = plan_push(p, volx, kind, why, c->snap, c->day);
-		r->pos = (uint32_t)(i + 1 - first);
+		r->pos = (uint32_t)(i + 1);
 		r->flags = flags;
 		memcpy(r->rank, c->rank, sizeof(r->rank));
 	}
@@ -560,6 +585,7 @@ plan_fill(struct plan *p, uint32_t polx, const struct tz *zone,
 
 		v->volume = order[i]->volume;
 		v->description = order[i]->description;
+		v->shared_adopt = order[i]->shared_adopt;
 		v->keep = order[i]->keep > 0 ? order[i]->keep : policy->keep;
 		v->pol = polx;
 		v->first = p->nrecs;
@@ -647,10 +673,11 @@ plan_add_policy(struct plan *p, const struct policy *policy,
 	    policy->name, pol->date);
 	if (plan_make_tags(pol) == -1)
 		goto fail;
-	/* Every snapshot once, a create or skip and a warning per volume,
-	 * one policy warning: once this is reserved nothing can fail. */
+	/* Every snapshot once; per volume a create or skip and up to two
+	 * warnings; one policy warning: once this is reserved nothing can
+	 * fail. */
 	if (plan_reserve((void **)&p->recs, &p->caprecs, p->nrecs,
-	    nsnaps + 2 * nvols + 1, sizeof(*p->recs)) == -1 ||
+	    nsnaps + 3 * nvols + 1, sizeof(*p->recs)) == -1 ||
 	    plan_reserve((void **)&p->vols, &p->capvols, p->nvols, nvols + 1,
 	    sizeof(*p->vols)) == -1 ||
 	    plan_reserve((void **)&p->pols, &p->cappols, p->npols, 1,
@@ -755,6 +782,8 @@ plan_why_expired(struct plan_buf *b, const struct plan_rec *r,
 
 	if (r->flags & F_HELD_GONE)
 		plan_buf_add(b, "held (volume not found): ");
+	else if (r->flags & F_HELD_UNCHECKED)
+		plan_buf_add(b, "held (volume not checked): ");
 	else if (r->flags & F_HELD_INCOMPLETE)
 		plan_buf_add(b, "held (listing incomplete): ");
 	else if (r->flags & F_HELD_MAX)
@@ -817,6 +846,11 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 		plan_buf_add(&b, "not owned by policy %s (no %s tag, adopt "
 		    "is off)", pol->policy->name, INV_TAG_OWNER);
 		break;
+	case WHY_SHARED_UNTAGGED:
+		plan_buf_add(&b, "not owned: no %s tag, and policies %s and %s "
+		    "both adopt this volume", INV_TAG_OWNER, pol->policy->name,
+		    v->shared_adopt);
+		break;
 	case WHY_OTHER_OWNER:
 		plan_buf_add(&b, "owned by policy %s", r->snap->owner);
 		break;
@@ -852,6 +886,15 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 	case WHY_INCOMPLETE:
 		plan_buf_add(&b, "snapshot listing incomplete: nothing "
 		    "created or deleted");
+		break;
+	case WHY_UNCHECKED:
+		plan_buf_add(&b, "could not check whether the volume exists: "
+		    "nothing created or deleted");
+		break;
+	case WHY_ADOPT_CONFLICT:
+		plan_buf_add(&b, "policies %s and %s both adopt this volume: "
+		    "its untagged snapshots belong to neither; leave adopt on "
+		    "in one of them", pol->policy->name, v->shared_adopt);
 		break;
 	case WHY_MAX_DELETES:
 		plan_buf_add(&b, "%zu %s max_deletes=%ld: none deleted",

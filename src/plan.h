@@ -15,17 +15,20 @@
  *
  * The rules, in order of precedence for each snapshot of a volume:
  *  - not owned by the policy (tag ec2backup:policy; with adopt, untagged
- *    snapshots too): keep, never counted;
+ *    snapshots too, unless another policy adopts the volume as well):
+ *    keep, never counted;
  *  - state error or unknown: warn, never deleted;
  *  - ec2backup:protect tag, or used by an AMI: keep, never counted;
- *  - pending and completed snapshots are the retention candidates (with
- *    today's new snapshot first): keep = N keeps the newest N, retain
+ *  - pending and completed snapshots are the retention candidates, with
+ *    today's new snapshot, ranked newest first by (day, start, id):
+ *    keep = N keeps the newest N, retain
  *    keeps the newest of each of the last daily/weekly/monthly/yearly
  *    periods; the newest completed is never deleted; other completed
  *    candidates are deleted;
  *  - recoverable and recovering snapshots: keep, never counted.
- * Safety holds deletions back ("held"): a volume that no longer exists or
- * whose listing is incomplete deletes nothing, and a policy whose
+ * Safety holds deletions back ("held"): a volume that no longer exists,
+ * whose existence could not be checked, or whose listing is incomplete
+ * deletes nothing (and creates nothing), and a policy whose
  * deletions exceed max_deletes deletes nothing; each case adds one warn.
  */
 #ifndef EC2BACKUP_PLAN_H
@@ -51,6 +54,10 @@ struct plan_input {
 					    false */
 	int keep;                  /* the volume's keep; 0: the policy's */
 	const char *description;   /* snapshot Description, or NULL */
+	const char *shared_adopt;  /* the name of another policy that covers
+				      the volume with adopt on, or NULL;
+				      with adopt on here too, untagged
+				      snapshots belong to neither */
 };
 
 /* In the order actions of a volume are listed. */
@@ -128,10 +135,16 @@ size_t plan_action_reason(const struct plan *plan, size_t i, char *buf,
 
 /*
  * True when s belongs to policy: tagged ec2backup:policy with its name,
- * or, with adopt, not tagged for any policy.  The one rule of ownership,
- * for every command that shows or acts on it.
+ * or, with adopt, not tagged for any policy — unless shared, when another
+ * policy adopts the same volume.  The one rule of ownership, for every
+ * command that shows or acts on it.
  */
-bool plan_owns(const struct policy *policy, const struct inv_snapshot *s);
+bool plan_owns(const struct policy *policy, const struct inv_snapshot *s,
+    bool shared);
+
+/* The day of s in zone: its ec2backup:date tag, else the local day of its
+ * start.  Snapshots rank by this day, then start, then id, newest first. */
+int32_t plan_snapshot_day(const struct tz *zone, const struct inv_snapshot *s);
 
 /* The word for a kind: "create", "skip", "keep", "delete", "warn". */
 const char *plan_kind_name(enum plan_kind kind);

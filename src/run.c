@@ -24,6 +24,7 @@
 #include "plan.h"
 #include "report.h"
 #include "run.h"
+#include "secure.h"
 #include "tz.h"
 
 #define ENDPOINT_MAX 512
@@ -34,6 +35,9 @@ struct region {
 	char endpoint[ENDPOINT_MAX];
 	struct ec2 *ec2;
 	struct inventory *inv;
+	/* Per inventory volume (by index): the first two policies that
+	 * adopt it, or NULL. */
+	const char *(*adopters)[2];
 };
 
 struct policy_state {
@@ -114,6 +118,10 @@ open_clients(struct run *r)
 	char err[600], source[256], ca[1024];
 	struct ec2_config cfg = { 0 };
 
+	/* No core file may hold the secrets about to be read. */
+	if (secure_no_core_dumps() != 0)
+		log_warning("cannot turn core dumps off; a crash could write "
+		    "the credentials to a core file");
 	if (credentials_resolve(o->profile, &r->creds, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		return EXIT_EC2;
@@ -160,7 +168,11 @@ open_clients(struct run *r)
 	cfg.jobs = o->jobs;
 	cfg.deadline_ms = o->timeout_s > 0 ? http_now_ms() +
 	    (int64_t)o->timeout_s * 1000 : 0;
+	if (o->timeout_s > 0)
+		log_debug("the run stops at the latest after %ld s (--timeout)",
+		    o->timeout_s);
 	cfg.rate_scale = o->api_rate_scale;
+	cfg.lookup_ms = (int64_t)o->lookup_s * 1000;
 	for (size_t i = 0; i < r->nregions; i++) {
 		struct region *g = &r->regions[i];
 
@@ -260,6 +272,56 @@ oom:
 	return EXIT_OK;
 }
 
+/* Another policy that adopts v too (the plan then lets neither adopt its
+ * untagged snapshots), or NULL. */
+static const char *
+shared_adopter(const struct policy_state *s, const struct inv_volume *v)
+{
+	const char *const *a;
+
+	if (!s->p->adopt || s->r->adopters == NULL)
+		return NULL;
+	a = s->r->adopters[v->index];
+	if (a[1] == NULL)
+		return NULL;
+	return strcmp(a[0], s->p->name) == 0 ? a[1] : a[0];
+}
+
+static void
+note_adopter(struct region *g, const struct inv_volume *v, const char *name)
+{
+	const char **a = g->adopters[v->index];
+
+	if (a[0] == NULL)
+		a[0] = name;
+	else if (a[1] == NULL && strcmp(a[0], name) != 0)
+		a[1] = name;
+}
+
+/* Which volumes two policies adopt, before planning. */
+static int
+find_adopters(struct run *r)
+{
+	for (size_t gi = 0; gi < r->nregions; gi++) {
+		struct region *g = &r->regions[gi];
+		size_t n = inventory_nvolumes(g->inv);
+		if ((g->adopters = calloc(n ? n : 1, sizeof(*g->adopters))) ==
+		    NULL)
+			return -1;
+	}
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		const struct policy_state *s = &r->ps[i];
+		if (!s->p->adopt)
+			continue;
+		for (size_t v = 0; v < s->p->nvolumes; v++)
+			note_adopter(s->r, inventory_find(s->r->inv,
+			    s->p->volumes[v].id), s->p->name);
+		for (size_t v = 0; v < s->nselected; v++)
+			note_adopter(s->r, s->selected[v], s->p->name);
+	}
+	return 0;
+}
+
 /* The volumes of one policy, listed ones first, as planner input. */
 static int
 plan_policy(struct plan *plan, const struct policy_state *s)
@@ -286,6 +348,8 @@ plan_policy(struct plan *plan, const struct policy_state *s)
 		if (!listed)
 			in[n++].volume = s->selected[v];
 	}
+	for (size_t i = 0; i < n; i++)
+		in[i].shared_adopt = shared_adopter(s, in[i].volume);
 	rc = plan_add_policy(plan, p, s->zone, in, n);
 	free(in);
 	return rc;
@@ -388,11 +452,21 @@ oom:
 	return EXIT_PARTIAL;
 }
 
-/* Volumes that could not be seen whole make the run end with 1. */
+/*
+ * What needs a person makes the run end with 1: volumes that could not be
+ * seen whole, and every warning of the plan (a volume gone, a snapshot in
+ * error, max_deletes tripped, two policies adopting one volume).
+ */
 static bool
 volume_problems(const struct run *r)
 {
 	bool bad = r->images_unknown;
+
+	if (r->plan != NULL) {
+		struct plan_summary sum;
+		plan_summary(r->plan, &sum);
+		bad |= sum.warn > 0;
+	}
 
 	for (size_t i = 0; i < r->set->npolicies; i++) {
 		const struct policy_state *s = &r->ps[i];
@@ -511,15 +585,22 @@ apply(struct run *r)
 	return rc;
 }
 
+/* A snapshot as listed: its day, which orders it with start and id. */
+struct listed {
+	const struct inv_snapshot *s;
+	int32_t day;
+};
+
 static int
 newest_first(const void *a, const void *b)
 {
-	const struct inv_snapshot *x = *(const struct inv_snapshot *const *)a;
-	const struct inv_snapshot *y = *(const struct inv_snapshot *const *)b;
+	const struct listed *x = a, *y = b;
 
-	if (x->start != y->start)
-		return x->start < y->start ? 1 : -1;
-	return strcmp(x->id, y->id);
+	if (x->day != y->day)
+		return x->day < y->day ? 1 : -1;
+	if (x->s->start != y->s->start)
+		return x->s->start < y->s->start ? 1 : -1;
+	return strcmp(x->s->id, y->s->id);
 }
 
 static void
@@ -527,15 +608,17 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
     const char *description, json_object *jvols)
 {
 	json_object *jv = NULL, *jsnaps = NULL;
-	const struct inv_snapshot **order = malloc((v->nsnapshots + 1) *
-	    sizeof(*order));
+	struct listed *order = malloc((v->nsnapshots + 1) * sizeof(*order));
+	bool shared = shared_adopter(s, v) != NULL;
 
 	if (order == NULL) {
 		log_error("out of memory");
 		return;
 	}
-	for (size_t i = 0; i < v->nsnapshots; i++)
-		order[i] = &v->snapshots[i];
+	for (size_t i = 0; i < v->nsnapshots; i++) {
+		order[i].s = &v->snapshots[i];
+		order[i].day = plan_snapshot_day(s->zone, order[i].s);
+	}
 	qsort(order, v->nsnapshots, sizeof(*order), newest_first);
 
 	if (jvols != NULL) {
@@ -547,23 +630,23 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 		    json_object_new_string(v->id));
 		json_object_object_add(jv, "description", description ?
 		    json_object_new_string(description) : NULL);
-		json_object_object_add(jv, "exists",
+		/* null: EC2 could not be asked. */
+		json_object_object_add(jv, "exists", v->unchecked ? NULL :
 		    json_object_new_boolean(v->exists));
 		json_object_object_add(jv, "complete",
 		    json_object_new_boolean(v->complete));
 	} else {
 		printf("%s  %s%s%s%s%s\n", s->p->name, v->id, description ?
-		    "  " : "", description ? description : "", v->exists ? "" :
+		    "  " : "", description ? description : "", v->unchecked ?
+		    "  (could not check whether it exists)" : v->exists ? "" :
 		    "  (the volume no longer exists)", v->complete ? "" :
 		    "  (listing incomplete)");
 	}
 	for (size_t i = 0; i < v->nsnapshots; i++) {
-		const struct inv_snapshot *sn = order[i];
+		const struct inv_snapshot *sn = order[i].s;
 		char day[TZ_DATE_MAX], start[TZ_TIME_MAX];
 
-		/* The day as the planner sees it: the tag, else local. */
-		tz_format_date(sn->date != INV_NO_DATE ? sn->date :
-		    tz_local_day(s->zone, sn->start), day);
+		tz_format_date(order[i].day, day);
 		tz_format_time(sn->start, start);
 		if (jsnaps != NULL) {
 			json_object *o = json_object_new_object();
@@ -576,7 +659,7 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 			json_object_object_add(o, "start",
 			    json_object_new_string(start));
 			json_object_object_add(o, "owned",
-			    json_object_new_boolean(plan_owns(s->p, sn)));
+			    json_object_new_boolean(plan_owns(s->p, sn, shared)));
 			json_object_object_add(o, "protected",
 			    json_object_new_boolean(sn->flags &
 			    INV_PROTECTED));
@@ -587,7 +670,7 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 		} else {
 			printf("  %-22s  %-11s  %s  %s  %-5s  %s\n", sn->id,
 			    inv_state_name(sn->state), day, start,
-			    plan_owns(s->p, sn) ? "owned" : "-",
+			    plan_owns(s->p, sn, shared) ? "owned" : "-",
 			    sn->description ? sn->description : "");
 		}
 	}
@@ -667,6 +750,7 @@ cleanup(struct run *r)
 	for (size_t i = 0; i < r->nregions; i++) {
 		ec2_free(r->regions[i].ec2);
 		inventory_free(r->regions[i].inv);
+		free(r->regions[i].adopters);
 	}
 	free(r->regions);
 	credentials_free(r->creds);
@@ -694,6 +778,11 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	if ((rc = open_clients(&r)) != EXIT_OK ||
 	    (rc = discover(&r)) != EXIT_OK)
 		goto done;
+	if (find_adopters(&r) != 0) {
+		log_error("out of memory");
+		rc = EXIT_PARTIAL;
+		goto done;
+	}
 	if (o->mode == RUN_LIST) {
 		rc = list(&r);
 		goto done;

@@ -28,6 +28,7 @@ struct run_options {
 	const char *lock_file;    /* --lock-file, or NULL for the default */
 	int jobs;
 	long timeout_s;           /* whole run; 0: none */
+	long lookup_s;            /* looking for a lost create's snapshot */
 	double api_rate_scale;    /* multiplies EC2's refill rates; 0: 1 */
 	bool progress;            /* a progress line on standard error */
 };

@@ -118,6 +118,7 @@ main(int argc, char *argv[])
 	cfg.jobs = (int)env_long("EC2_JOBS", 8);
 	cfg.timeout_ms = env_long("EC2_TIMEOUT_MS", 10000);
 	cfg.rate_scale = (double)env_long("EC2_RATE_SCALE", 1);
+	cfg.lookup_ms = env_long("EC2_LOOKUP_MS", 0);
 	if (env_long("EC2_DEADLINE_MS", 0) > 0)
 		cfg.deadline_ms = http_now_ms() + env_long("EC2_DEADLINE_MS", 0);
 	cmd = argv[3];
@@ -196,7 +197,7 @@ main(int argc, char *argv[])
 		rc = ec2_create_snapshots(ec2, &cr, 1) == 0 ? 0 : 1;
 		if (cr.ok)
 			printf("%s created %s%s\n", cr.volume, cr.snapshot,
-			    cr.found_after_retry ? " found-after-retry" : "");
+			    cr.found_by_lookup ? " found-by-lookup" : "");
 		else
 			printf("%s failed %s %s\n", cr.volume, cr.error.code,
 			    cr.error.message);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inventory.h"
@@ -112,8 +113,8 @@ test_container(void **state)
 		snprintf(snap.id, sizeof(snap.id), "snap-%08x", i);
 		snap.start = 1000 + i;
 		snprintf(desc, sizeof(desc), "description %d", i);
-		s = inventory_add_snapshot(inv, v, &snap,
-		    i % 2 ? "prod" : NULL, desc);
+		assert_int_equal(inventory_add_snapshot(inv, v, &snap,
+		    i % 2 ? "prod" : NULL, desc, &s), INV_ADDED);
 		assert_non_null(s);
 	}
 	assert_int_equal(v->nsnapshots, 300);
@@ -127,12 +128,12 @@ test_container(void **state)
 	assert_ptr_equal(inventory_intern(inv, "prod"), v->snapshots[1].owner);
 
 	/* A page read again is dropped, then re-added. */
-	inventory_truncate(v, 250);
+	inventory_truncate(inv, v, 250);
 	assert_int_equal(v->nsnapshots, 250);
 	for (int i = 250; i < 400; i++) {
 		snprintf(snap.id, sizeof(snap.id), "snap-%08x", i);
-		assert_non_null(inventory_add_snapshot(inv, v, &snap, NULL,
-		    NULL));
+		assert_int_equal(inventory_add_snapshot(inv, v, &snap, NULL,
+		    NULL, NULL), INV_ADDED);
 	}
 	assert_int_equal(v->nsnapshots, 400);
 	assert_string_equal(v->snapshots[399].id, "snap-0000018f");
@@ -153,12 +154,149 @@ test_descriptions_can_be_dropped(void **state)
 
 	(void)state;
 	v = inventory_volume(inv, "vol-0a1b2c3d");
-	s = inventory_add_snapshot(inv, v, &snap, "p", "long text");
+	assert_int_equal(inventory_add_snapshot(inv, v, &snap, "p",
+	    "long text", &s), INV_ADDED);
 	assert_null(s->description);
 	assert_string_equal(s->ami, "ami-0a1b2c3d");
 	assert_ptr_not_equal(s->ami, snap.ami); /* copied into the inventory */
 	inventory_free(inv);
 	inventory_free(NULL);
+}
+
+/* One entry per snapshot id, whichever volume and page it came on. */
+static void
+test_repeated_ids(void **state)
+{
+	struct inventory *inv = inventory_new(true);
+	struct inv_volume *a = inventory_volume(inv, "vol-0000000a");
+	struct inv_volume *b = inventory_volume(inv, "vol-0000000b");
+	struct inv_snapshot s1 = { .id = "snap-00000001", .start = 100,
+	    .state = INV_COMPLETED, .date = 5 };
+	struct inv_snapshot other, *first = NULL;
+
+	(void)state;
+	assert_int_equal(inventory_add_snapshot(inv, a, &s1, "prod", "d",
+	    &first), INV_ADDED);
+	/* The same again: not stored twice, and no harm done. */
+	assert_int_equal(inventory_add_snapshot(inv, a, &s1, "prod", "d",
+	    &first), INV_REPEATED);
+	assert_int_equal(a->nsnapshots, 1);
+	assert_ptr_equal(first, &a->snapshots[0]);
+	assert_false(a->conflict);
+	assert_ptr_equal(inventory_snapshot(inv, "snap-00000001", NULL),
+	    &a->snapshots[0]);
+
+	/* Each way a second listing can disagree marks the volumes. */
+	other = s1;
+	other.state = INV_PENDING;
+	assert_int_equal(inventory_add_snapshot(inv, a, &other, "prod", "d",
+	    NULL), INV_CONFLICT);
+	assert_true(a->conflict);
+	a->conflict = false;
+	assert_int_equal(inventory_add_snapshot(inv, a, &s1, "test", "d",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	assert_int_equal(inventory_add_snapshot(inv, a, &s1, NULL, "d",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	other = s1;
+	other.start = 101;
+	assert_int_equal(inventory_add_snapshot(inv, a, &other, "prod", "d",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	other = s1;
+	other.date = INV_NO_DATE;
+	assert_int_equal(inventory_add_snapshot(inv, a, &other, "prod", "d",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	other = s1;
+	other.flags = INV_PROTECTED;
+	assert_int_equal(inventory_add_snapshot(inv, a, &other, "prod", "d",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	assert_int_equal(inventory_add_snapshot(inv, a, &s1, "prod", "e",
+	    NULL), INV_CONFLICT);
+	a->conflict = false;
+	/* Under another volume: both are marked, and it stays under a. */
+	assert_int_equal(inventory_add_snapshot(inv, b, &s1, "prod", "d",
+	    NULL), INV_CONFLICT);
+	assert_true(a->conflict);
+	assert_true(b->conflict);
+	assert_int_equal(a->nsnapshots, 1);
+	assert_int_equal(b->nsnapshots, 0);
+
+	/* Dropped with its page, the id can come again. */
+	inventory_truncate(inv, a, 0);
+	assert_null(inventory_snapshot(inv, "snap-00000001", NULL));
+	assert_int_equal(inventory_add_snapshot(inv, b, &s1, "prod", "d",
+	    NULL), INV_ADDED);
+	assert_int_equal(b->nsnapshots, 1);
+	inventory_free(inv);
+}
+
+/* The id index against a plain model, through growth and truncation
+ * (backward-shift deletion must keep every id findable). */
+static void
+test_id_index_model(void **state)
+{
+	enum { NVOL = 7, NID = 3000 };
+	struct inventory *inv = inventory_new(false);
+	struct inv_volume *vols[NVOL];
+	int where[NID];            /* volume of id i, or -1 */
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int v = 0; v < NVOL; v++) {
+		char id[32];
+		snprintf(id, sizeof(id), "vol-%08x", v);
+		vols[v] = inventory_volume(inv, id);
+	}
+	for (int i = 0; i < NID; i++)
+		where[i] = -1;
+	for (int step = 0; step < 40000; step++) {
+		struct inv_snapshot s = { .state = INV_COMPLETED };
+		int i, v;
+		enum inv_added r;
+
+		seed = seed * 1103515245 + 12345;
+		i = (int)((seed >> 8) % NID);
+		v = (int)((seed >> 20) % NVOL);
+		if ((seed >> 4) % 50 == 0) {
+			/* Drop the last few of a volume, as a retried page. */
+			size_t keep = vols[v]->nsnapshots / 2;
+			for (size_t k = keep; k < vols[v]->nsnapshots; k++) {
+				int id = (int)strtol(vols[v]->snapshots[k].id +
+				    5, NULL, 16);
+				where[id] = -1;
+			}
+			inventory_truncate(inv, vols[v], keep);
+			continue;
+		}
+		snprintf(s.id, sizeof(s.id), "snap-%08x", i);
+		r = inventory_add_snapshot(inv, vols[v], &s, NULL, NULL, NULL);
+		if (where[i] == -1) {
+			assert_int_equal(r, INV_ADDED);
+			where[i] = v;
+		} else {
+			assert_int_equal(r, where[i] == v ? INV_REPEATED :
+			    INV_CONFLICT);
+		}
+	}
+	for (int i = 0; i < NID; i++) {
+		char id[32];
+		struct inv_volume *at = NULL;
+		struct inv_snapshot *s;
+		snprintf(id, sizeof(id), "snap-%08x", i);
+		s = inventory_snapshot(inv, id, &at);
+		if (where[i] == -1) {
+			assert_null(s);
+			continue;
+		}
+		assert_non_null(s);
+		assert_string_equal(s->id, id);
+		assert_ptr_equal(at, vols[where[i]]);
+	}
+	inventory_free(inv);
 }
 
 int
@@ -170,6 +308,8 @@ main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_descriptions_can_be_dropped),
+		cmocka_unit_test(test_repeated_ids),
+		cmocka_unit_test(test_id_index_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,7 +126,8 @@ struct plan_case {
 	bool adopt;
 	bool limited;              /* max_deletes is set */
 	long max_deletes;
-	bool missing, incomplete;
+	bool missing, incomplete, unchecked;
+	const char *shared;        /* another policy adopting the volume */
 	struct snap_spec snaps[MAX_SNAPS];
 	const char *expect[MAX_LINES]; /* the whole plan, in order */
 };
@@ -756,6 +757,104 @@ static const struct plan_case cases[] = {
 		    "not kept by daily=2; waits for today's snapshot",
 	},
 },
+/* The one order: day (tag, else local day), then start, then id. */
+{
+	/* Start times disagree with the days (a copy, a clock problem):
+	 * keep = 3 keeps the three newest days, not the three newest
+	 * starts. */
+	.name = "days rank before start times", .now = NOW, .keep = 3,
+	.snaps = {
+		CD("snap-d1", "2025-06-28T05:00:00Z", "2025-06-25"),
+		CD("snap-d2", "2025-06-20T05:00:00Z", "2025-06-26"),
+		CD("snap-d3", "2025-06-27T05:00:00Z", "2025-06-27"),
+		CD("snap-d4", "2025-06-19T05:00:00Z", "2025-06-28"),
+	},
+	.expect = {
+		"create - 2025-06-29 no snapshot for today yet; takes keep #1",
+		"keep snap-d4 2025-06-28 keep #2",
+		"keep snap-d3 2025-06-27 keep #3",
+		"delete snap-d2 2025-06-26 beyond keep=3 (4th newest), "
+		    "no retain rule; waits for today's snapshot",
+		"delete snap-d1 2025-06-25 beyond keep=3 (5th newest), "
+		    "no retain rule",
+	},
+},
+{
+	/* A pending snapshot of an older day ranks by its day too. */
+	.name = "pending ranks by its day", .now = NOW, .keep = 2,
+	.snaps = {
+		CS("snap-p", "2025-06-20T05:00:00Z", "pending"),
+		C("snap-t", "2025-06-29T01:00:00Z"),
+		C("snap-y", "2025-06-28T01:00:00Z"),
+	},
+	.expect = {
+		"skip - 2025-06-29 pending snapshot snap-p in progress",
+		"keep snap-t 2025-06-29 keep #1",
+		"keep snap-y 2025-06-28 keep #2",
+		"keep snap-p 2025-06-20 pending, only completed snapshots are "
+		    "deleted",
+	},
+},
+{
+	/* Tagged with a later day than today: the new one ranks after. */
+	.name = "a snapshot of a later day ranks first", .now = NOW,
+	.keep = 2,
+	.snaps = {
+		CD("snap-f", "2025-06-20T05:00:00Z", "2025-07-01"),
+		C("snap-y", "2025-06-28T01:00:00Z"),
+		C("snap-o", "2025-06-27T01:00:00Z"),
+	},
+	.expect = {
+		"create - 2025-06-29 no snapshot for today yet; takes keep #2",
+		"keep snap-f 2025-07-01 keep #1",
+		"delete snap-y 2025-06-28 beyond keep=2 (3rd newest), "
+		    "no retain rule; waits for today's snapshot",
+		"delete snap-o 2025-06-27 beyond keep=2 (4th newest), "
+		    "no retain rule",
+	},
+},
+{
+	/* EC2 could not be asked whether the volume exists. */
+	.name = "volume not checked", .now = NOW, .keep = 1,
+	.unchecked = true,
+	.snaps = {
+		C("snap-2", "2025-06-27T01:00:00Z"),
+		C("snap-1", "2025-06-28T01:00:00Z"),
+	},
+	.expect = {
+		"keep snap-1 2025-06-28 keep #1",
+		"keep snap-2 2025-06-27 held (volume not checked): beyond "
+		    "keep=1 (2nd newest), no retain rule",
+		"warn - 2025-06-29 could not check whether the volume exists: "
+		    "nothing created or deleted",
+	},
+},
+{
+	/* Two policies adopt the volume: its untagged snapshots belong
+	 * to neither; its own tagged ones are planned as usual. */
+	.name = "two policies adopt one volume", .now = NOW, .keep = 1,
+	.adopt = true, .shared = "staging",
+	.snaps = {
+		CO("snap-u1", "2025-06-20T01:00:00Z", ""),
+		CO("snap-u2", "2025-06-21T01:00:00Z", ""),
+		C("snap-2", "2025-06-27T01:00:00Z"),
+		C("snap-1", "2025-06-28T01:00:00Z"),
+	},
+	.expect = {
+		"create - 2025-06-29 no snapshot for today yet; takes keep #1",
+		"keep snap-1 2025-06-28 newest completed snapshot, kept until "
+		    "a newer one completes",
+		"keep snap-u2 2025-06-21 not owned: no ec2backup:policy tag, "
+		    "and policies prod and staging both adopt this volume",
+		"keep snap-u1 2025-06-20 not owned: no ec2backup:policy tag, "
+		    "and policies prod and staging both adopt this volume",
+		"delete snap-2 2025-06-27 beyond keep=1 (3rd newest), "
+		    "no retain rule",
+		"warn - 2025-06-29 policies prod and staging both adopt this "
+		    "volume: its untagged snapshots belong to neither; leave "
+		    "adopt on in one of them",
+	},
+},
 {
 	.name = "month end in the policy's zone",
 	.zone = "Australia/Lord_Howe", .now = "2025-06-30T20:00:00Z",
@@ -784,7 +883,8 @@ build_case(const struct plan_case *c, struct inv_volume *vol,
 
 	memset(vol, 0, sizeof(*vol));
 	snprintf(vol->id, sizeof(vol->id), "vol-1");
-	vol->exists = !c->missing;
+	vol->exists = !c->missing && !c->unchecked;
+	vol->unchecked = c->unchecked;
 	vol->complete = !c->incomplete;
 	for (; n < MAX_SNAPS && c->snaps[n].id != NULL; n++) {
 		const struct snap_spec *s = &c->snaps[n];
@@ -818,7 +918,7 @@ test_case(void **state)
 	struct inv_snapshot snaps[MAX_SNAPS];
 	struct inv_volume vol;
 	struct policy pol = make_policy(c->keep);
-	struct plan_input in = { &vol, 0, NULL };
+	struct plan_input in = { &vol, 0, NULL, c->shared };
 	struct plan *p;
 	size_t nexpect = 0;
 	char line[512];
@@ -877,7 +977,7 @@ test_worked_example(void **state)
 	struct inv_volume vol = { .id = "vol-0abc", .exists = true,
 	    .complete = true, .snapshots = snaps, .nsnapshots = 30 };
 	struct policy pol = make_policy(1);
-	struct plan_input in = { &vol, 0, NULL };
+	struct plan_input in = { &vol, 0, NULL, NULL };
 	struct plan_summary sum;
 	int32_t last = day_of(2025, 6, 29);
 	struct plan *p;
@@ -933,8 +1033,8 @@ test_api(void **state)
 	    .complete = true, .snapshots = &s, .nsnapshots = 1 };
 	struct inv_volume v2 = { .id = "vol-a", .exists = true,
 	    .complete = true };
-	struct plan_input in[3] = { { &v1, 0, NULL }, { &v2, 5, NULL },
-	    { &v1, 0, NULL } };
+	struct plan_input in[3] = { { &v1, 0, NULL, NULL }, { &v2, 5, NULL, NULL },
+	    { &v1, 0, NULL, NULL } };
 	struct policy pol = make_policy(2);
 	struct plan_action a;
 	struct plan_summary sum;
@@ -1015,7 +1115,7 @@ test_create_tags(void **state)
 	struct policy_tag tags[3] = { { k1, v1, 1 }, { k2, v2, 2 },
 	    { k3, v3, 3 } };
 	struct policy pol = make_policy(3);
-	struct plan_input in = { &v, 0, NULL };
+	struct plan_input in = { &v, 0, NULL, NULL };
 	const struct plan_tag *t;
 	char desc[PLAN_DESCRIPTION_MAX];
 	size_t n;
@@ -1214,14 +1314,21 @@ static const struct inv_snapshot *
 newest_completed(const struct world *w, const struct inv_volume *vol)
 {
 	const struct inv_snapshot *best = NULL;
+	int64_t bday = 0;
 
+	/* Newest by day (tag, else local day of the start), start, id. */
 	for (size_t i = 0; i < vol->nsnapshots; i++) {
 		const struct inv_snapshot *s = &vol->snapshots[i];
+		int64_t day = s->date != INV_NO_DATE ? s->date :
+		    tz_local_day(w->zone, s->start);
 		if (!candidate(&w->pol, s) || s->state != INV_COMPLETED)
 			continue;
-		if (best == NULL || s->start > best->start ||
-		    (s->start == best->start && strcmp(s->id, best->id) < 0))
+		if (best == NULL || day > bday || (day == bday &&
+		    (s->start > best->start || (s->start == best->start &&
+		    strcmp(s->id, best->id) < 0)))) {
 			best = s;
+			bday = day;
+		}
 	}
 	return best;
 }

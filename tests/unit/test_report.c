@@ -84,8 +84,8 @@ setup(void **state)
 	f->qa.keep = 1;
 	f->qa.max_deletes = 1;
 
-	struct plan_input pin[2] = { { &f->vb, 0, NULL }, { &f->va, 0, NULL } };
-	struct plan_input qin = { &f->vc, 0, NULL };
+	struct plan_input pin[2] = { { &f->vb, 0, NULL, NULL }, { &f->va, 0, NULL, NULL } };
+	struct plan_input qin = { &f->vc, 0, NULL, NULL };
 	f->plan = plan_new(NOW);
 	if (f->plan == NULL ||
 	    plan_add_policy(f->plan, &f->prod, f->zone, pin, 2) != 0 ||
@@ -126,8 +126,8 @@ static const char expected_text[] =
 "production  vol-0abc  keep    snap-0a4  2026-11-14  owned by policy we\"ird\\?/name\n"
 "production  vol-0abc  delete  snap-0a2  2026-11-15  beyond keep=2 (3rd newest), no retain rule; waits for today's snapshot\n"
 "production  vol-0abc  delete  snap-0a3  2026-11-14  beyond keep=2 (4th newest), no retain rule\n"
-"production  vol-0def  keep    snap-0b1  2026-11-16  keep #2\n"
-"production  vol-0def  keep    snap-0b2  2026-11-15  keep #1\n"
+"production  vol-0def  keep    snap-0b1  2026-11-16  keep #1\n"
+"production  vol-0def  keep    snap-0b2  2026-11-15  keep #2\n"
 "production  vol-0def  warn    -         2026-11-17  volume not found: nothing created or deleted, 2 snapshots kept\n"
 "qa          vol-0123  skip    -         2026-11-17  today's snapshot snap-0c1 exists\n"
 "qa          vol-0123  keep    snap-0c1  2026-11-17  keep #1\n"
