@@ -71,6 +71,7 @@ apply_client(const struct plan *plan, struct ec2 *ec2,
 	size_t *local = calloc(n + 1, sizeof(*local)); /* action -> create */
 	char (*desc)[PLAN_DESCRIPTION_MAX] = calloc(n + 1, sizeof(*desc));
 	char text[800];
+	struct ec2_tag *etags;
 	int rc = -1;
 
 	if (cr == NULL || del == NULL || ci == NULL || di == NULL ||
@@ -88,8 +89,11 @@ apply_client(const struct plan *plan, struct ec2 *ec2,
 		plan_create_description(plan, i, desc[nc], sizeof(desc[nc]));
 		cr[nc].volume = a.volume;
 		cr[nc].description = desc[nc];
-		/* plan_tag and ec2_tag are both { key, value } pairs. */
-		cr[nc].tags = (const struct ec2_tag *)tags;
+		if ((etags = calloc(ntags + 1, sizeof(*etags))) == NULL)
+			goto done;
+		for (size_t t = 0; t < ntags; t++)
+			etags[t] = (struct ec2_tag){ tags[t].key, tags[t].value };
+		cr[nc].tags = etags;
 		cr[nc].ntags = ntags;
 		cr[nc].owner_tag = a.policy;
 		for (size_t t = 0; t < ntags; t++)
@@ -167,6 +171,8 @@ apply_client(const struct plan *plan, struct ec2 *ec2,
 	sum->fatal |= ec2_fatal(ec2) != NULL;
 	rc = 0;
 done:
+	for (size_t k = 0; cr != NULL && k < nc; k++)
+		free((void *)cr[k].tags);
 	free(cr);
 	free(del);
 	free(ci);

@@ -157,7 +157,7 @@ open_clients(struct run *r)
 	if (o->ca_bundle != NULL)
 		snprintf(ca, sizeof(ca), "%s", o->ca_bundle);
 	else if (credentials_ca_bundle(o->profile, ca, sizeof(ca), err,
-	    sizeof(err)) != 0) {
+	    sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
@@ -240,17 +240,24 @@ discover(struct run *r)
 			return rc;
 		for (size_t i = 0; i < r->set->npolicies; i++) {
 			struct policy_state *s = &r->ps[i];
+			struct ec2_tag *tags;
 			if (s->r != g || s->p->nselect_tags == 0)
 				continue;
-			/* policy_tag and ec2_tag are both { key, value }. */
-			if (ec2_select_volumes(g->ec2, g->inv,
-			    (const struct ec2_tag *)s->p->select_tags,
+			if ((tags = calloc(s->p->nselect_tags,
+			    sizeof(*tags))) == NULL)
+				goto oom;
+			for (size_t t = 0; t < s->p->nselect_tags; t++) {
+				tags[t].key = s->p->select_tags[t].key;
+				tags[t].value = s->p->select_tags[t].value;
+			}
+			if (ec2_select_volumes(g->ec2, g->inv, tags,
 			    s->p->nselect_tags, &s->selected, &s->nselected)
 			    != 0) {
 				s->select_failed = true;
 				log_error("policy %s: the volumes selected by tag "
 				    "are left alone this run", s->p->name);
 			}
+			free(tags);
 		}
 		if ((rc = fatal_status(g)) != EXIT_OK)
 			return rc;
