@@ -62,6 +62,11 @@ all: ec2backup
 ec2backup: build/obj/main.o build/libec2backup.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
+# The same binary with AddressSanitizer and UndefinedBehaviorSanitizer,
+# which the integration tests run.
+build/san/ec2backup: build/san/obj/main.o build/san/libec2backup.a
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
 build/libec2backup.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
@@ -110,7 +115,7 @@ tools: $(TOOL_BIN) $(PRELOAD_BIN)
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: ec2backup unit unit-san tools
+check-run: ec2backup build/san/ec2backup unit unit-san tools
 	@PYTHON=$(PYTHON) tests/run-tests
 
 # Debian packages that building and testing need.

@@ -19,7 +19,10 @@ import unittest
 
 from emulator import REGION, ROOT, Emulator, env_with_keys
 
-BINARY = os.environ.get("EC2BACKUP", os.path.join(ROOT, "ec2backup"))
+BINARY = os.path.abspath(os.environ.get("EC2BACKUP",
+                                         os.path.join(ROOT, "ec2backup")))
+# Without sanitizers: valgrind and LD_PRELOAD checkers need it.
+PLAIN_BINARY = os.path.join(ROOT, "ec2backup")
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 MUTATING = {"CreateSnapshot", "DeleteSnapshot", "CreateTags"}
 START = datetime.datetime(2026, 3, 1, 3, 0, 0, tzinfo=datetime.timezone.utc)
@@ -52,14 +55,15 @@ class RunTest(unittest.TestCase):
         self.now = t
         self.sim.admin("clock", {"set": iso(t)})
 
-    def command(self, *args, at=None):
+    def command(self, *args, at=None, binary=None):
         env = env_with_keys()
         t = at or getattr(self, "now", None)
         if t is not None:
             env.update(LD_PRELOAD=FAKETIME, FAKETIME="@" +
                        t.strftime("%Y-%m-%d %H:%M:%S"),
                        DONT_FAKE_MONOTONIC="1", TZ="UTC")
-        return [BINARY, "--endpoint-url", self.sim.url, "--region", REGION,
+        return [binary or BINARY, "--endpoint-url", self.sim.url,
+                "--region", REGION,
                 "--lock-file", self.lock, *args], env
 
     def run_tool(self, *args, at=None, timeout=120):
@@ -399,7 +403,7 @@ class Valgrind(RunTest):
         path = self.policy('keep = 2;\nvolumes = ( { id = "vol-0000000a"; },'
                            ' { id = "vol-0000000b"; } );\n')
         for args in (["-v", "run", path], ["list", "-o", "json", path]):
-            cmd, env = self.command(*args)
+            cmd, env = self.command(*args, binary=PLAIN_BINARY)
             env.pop("LD_PRELOAD", None)  # valgrind and libfaketime disagree
             self.sim.admin("clock", {"set": iso(datetime.datetime.now(
                 datetime.timezone.utc))})

@@ -13,7 +13,7 @@ import subprocess
 import unittest
 
 from emulator import REGION, ROOT, env_with_keys
-from test_run import BINARY, START, RunTest, iso
+from test_run import PLAIN_BINARY, START, RunTest, iso
 
 FREECHECK = os.path.join(ROOT, "build", "tools", "freecheck.so")
 
@@ -362,7 +362,7 @@ class Secrets(RunTest):
         path = self.policy('keep = 2;\nvolumes = ( { id = "vol-0000000a"; '
                            '}, { id = "vol-0000000b"; } );\n')
         r = self.freecheck(
-            [BINARY, "--endpoint-url", self.sim.url,
+            [PLAIN_BINARY, "--endpoint-url", self.sim.url,
              "--region", REGION, "--lock-file", self.lock, "run", path],
             [self.TOKEN, self.SECRET], **self.env())
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -379,7 +379,7 @@ class Secrets(RunTest):
                            '} );\n')
         p = subprocess.Popen(
             ["prlimit", "--core=unlimited", "--",
-             BINARY, "--endpoint-url", self.sim.url,
+             PLAIN_BINARY, "--endpoint-url", self.sim.url,
              "--region", REGION, "--lock-file", self.lock, "plan", path],
             env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
