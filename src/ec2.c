@@ -149,8 +149,11 @@ struct ec2 {
 	uint64_t rng;
 	char fatal[600];
 	struct ec2_stats stats;
-	void (*progress)(void *);
+	void (*progress)(void *, enum ec2_action, size_t);
 	void *progress_arg;
+	/* The arrays of the ec2_apply running, for progress indexes. */
+	struct ec2_create *creates;
+	struct ec2_delete *deletes;
 };
 
 static void
@@ -321,17 +324,27 @@ ec2_stats(const struct ec2 *ec2)
 }
 
 void
-ec2_set_progress(struct ec2 *ec2, void (*fn)(void *), void *arg)
+ec2_set_progress(struct ec2 *ec2, void (*fn)(void *, enum ec2_action,
+    size_t), void *arg)
 {
 	ec2->progress = fn;
 	ec2->progress_arg = arg;
 }
 
 static void
-tick(struct ec2 *ec2)
+tick_create(struct ec2 *ec2, const struct ec2_create *cr)
 {
 	if (ec2->progress != NULL)
-		ec2->progress(ec2->progress_arg);
+		ec2->progress(ec2->progress_arg, EC2_CREATE_SNAPSHOT,
+		    (size_t)(cr - ec2->creates));
+}
+
+static void
+tick_delete(struct ec2 *ec2, const struct ec2_delete *d)
+{
+	if (ec2->progress != NULL)
+		ec2->progress(ec2->progress_arg, EC2_DELETE_SNAPSHOT,
+		    (size_t)(d - ec2->deletes));
 }
 
 static void set_fatal(struct ec2 *ec2, const char *fmt, ...)
@@ -1464,7 +1477,7 @@ create_ended(struct create_job *job)
 {
 	struct apply *ap = job->ap;
 
-	tick(job->ec2);
+	tick_create(job->ec2, job->cr);
 	for (size_t k = ap->waiting[job->index]; k != 0; k = ap->next[k - 1]) {
 		struct ec2_delete *d = &ap->deletes[k - 1];
 
@@ -1475,7 +1488,7 @@ create_ended(struct create_job *job)
 		d->held = true;
 		error_set(&d->error, "Held", "the snapshot it made room for "
 		    "was not created", NULL);
-		tick(job->ec2);
+		tick_delete(job->ec2, d);
 	}
 }
 
@@ -1690,7 +1703,7 @@ delete_done(struct call *c, enum outcome out)
 		    strcmp(c->error.code, "InvalidSnapshot.InUse") == 0;
 		d->error = c->error;
 	}
-	tick(c->ec2);
+	tick_delete(c->ec2, d);
 	call_free(c);
 }
 
@@ -1710,7 +1723,7 @@ queue_delete(struct ec2 *ec2, struct ec2_delete *d)
 	    delete_done, d)) == NULL) {
 		error_set(&d->error, "NotAttempted", "cannot build the request",
 		    NULL);
-		tick(ec2);
+		tick_delete(ec2, d);
 		return;
 	}
 	submit(ec2, c);
@@ -1732,6 +1745,8 @@ ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
 		log_error("out of memory");
 		return ncreates + ndeletes;
 	}
+	ec2->creates = creates;
+	ec2->deletes = deletes;
 	for (size_t j = 0; j < ndeletes; j++) {
 		struct ec2_delete *d = &deletes[j];
 
@@ -1741,6 +1756,7 @@ ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
 			error_set(&d->error, "NotAttempted", "it waits for a "
 			    "create that is not in this batch", NULL);
 			d->held = true;
+			tick_delete(ec2, d);
 		} else if (d->after > 0) {
 			ap.next[j] = ap.waiting[d->after - 1];
 			ap.waiting[d->after - 1] = j + 1;

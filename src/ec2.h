@@ -145,9 +145,11 @@ int ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 int ec2_find_images(struct ec2 *ec2, struct inventory *inv,
     struct inv_snapshot *const *snaps, size_t n);
 
-/* Calls fn(arg) each time a create or delete has ended, for a progress
- * display; fn NULL turns it off. */
-void ec2_set_progress(struct ec2 *ec2, void (*fn)(void *arg), void *arg);
+/* Calls fn(arg, EC2_CREATE_SNAPSHOT or EC2_DELETE_SNAPSHOT, index) as
+ * soon as a create or delete of ec2_apply has ended, its results filled
+ * in (index into the arrays given to ec2_apply); fn NULL turns it off. */
+void ec2_set_progress(struct ec2 *ec2, void (*fn)(void *arg,
+    enum ec2_action action, size_t index), void *arg);
 
 /* One CreateSnapshot; filled in by ec2_create_snapshots. */
 struct ec2_create {

@@ -1,18 +1,37 @@
 /*
  * One line per message on standard error, prefixed with the program name
  * and, below error, the level; with --syslog, the same line goes to syslog
- * without the prefix (syslog adds its own).  Newlines inside a message are
- * replaced, so a message from EC2 can never forge a second log line.
+ * without the prefix (syslog adds its own).  Everything that could forge
+ * a second line or reorder this one (newlines, control and bidi
+ * characters from EC2's answers) is escaped.
+ *
+ * On a terminal a progress line may sit at the bottom of standard error;
+ * a message first clears it and then draws it again, so the two never
+ * run into each other.  Warnings and errors can also be kept, for the
+ * JSON document that -o json writes.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "log.h"
+#include "text.h"
+
+#define LINE_MAX_BYTES 2048
+#define KEPT_MAX 1000
 
 static enum log_level threshold = LOG_LEVEL_INFO;
 static bool to_syslog;
+static bool colour;
+static char progress[256];     /* the line shown, "" when none */
+
+static struct kept {
+	char **lines;
+	size_t n, dropped;
+} kept[2];                     /* warnings, errors */
+static bool keeping;
 
 void
 log_set_level(enum log_level level)
@@ -56,22 +75,112 @@ log_use_syslog(bool on)
 	to_syslog = on;
 }
 
+void
+log_use_colour(bool on)
+{
+	colour = on;
+}
+
+void
+log_keep(bool on)
+{
+	keeping = on;
+}
+
+const char *const *
+log_kept(enum log_level level, size_t *n, size_t *dropped)
+{
+	struct kept *k = &kept[level == LOG_LEVEL_ERROR];
+
+	*n = k->n;
+	if (dropped != NULL)
+		*dropped = k->dropped;
+	return (const char *const *)k->lines;
+}
+
+void
+log_kept_free(void)
+{
+	for (int i = 0; i < 2; i++) {
+		for (size_t j = 0; j < kept[i].n; j++)
+			free(kept[i].lines[j]);
+		free(kept[i].lines);
+		memset(&kept[i], 0, sizeof(kept[i]));
+	}
+}
+
+static void
+keep(enum log_level level, const char *line)
+{
+	struct kept *k = &kept[level == LOG_LEVEL_ERROR];
+	char **grown, *copy;
+
+	if (k->n == KEPT_MAX) {
+		k->dropped++;
+		return;
+	}
+	if ((k->n & (k->n - 1)) == 0) {
+		grown = realloc(k->lines, (k->n ? 2 * k->n : 8) *
+		    sizeof(*grown));
+		if (grown == NULL)
+			return;
+		k->lines = grown;
+	}
+	if ((copy = strdup(line)) != NULL)
+		k->lines[k->n++] = copy;
+}
+
+void
+log_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(progress, sizeof(progress), fmt, ap);
+	va_end(ap);
+	/* \033[K clears what a longer line before left. */
+	fprintf(stderr, "\r%s\033[K", progress);
+	fflush(stderr);
+}
+
+void
+log_progress_end(void)
+{
+	if (progress[0] == '\0')
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress[0] = '\0';
+}
+
 static void
 vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = { "debug: ", "", "warning: ",
 	    "error: " };
+	static const char *const tint[] = { "", "", "\033[33m", "\033[31m" };
 	static const int priority[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING,
 	    LOG_ERR };
-	char line[2048];
+	char raw[LINE_MAX_BYTES];
+	char line[LINE_MAX_BYTES * TEXT_ESCAPE_GROWTH];
 
+	if (level < threshold && !(keeping && level >= LOG_LEVEL_WARNING))
+		return;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	text_escape(raw, line, sizeof(line));
+	if (keeping && level >= LOG_LEVEL_WARNING)
+		keep(level, line);
 	if (level < threshold)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	for (char *p = line; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	fprintf(stderr, "ec2backup: %s%s\n", prefix[level], line);
+	if (progress[0] != '\0')
+		fputs("\r\033[K", stderr);
+	if (colour && tint[level][0] != '\0')
+		fprintf(stderr, "ec2backup: %s%s\033[0m%s\n", tint[level],
+		    prefix[level], line);
+	else
+		fprintf(stderr, "ec2backup: %s%s\n", prefix[level], line);
+	if (progress[0] != '\0')
+		fprintf(stderr, "%s", progress);
 	if (to_syslog)
 		syslog(priority[level], "%s%s", prefix[level], line);
 }

@@ -1,9 +1,10 @@
 /*
  * Messages for people: "ec2backup: context: reason", one line each.
  *
- * Levels filter what reaches standard error (or syslog, for cron); the
- * program name is set once at start-up.  Callers never put secrets in a
- * message: the log does not know what is secret.
+ * Levels filter what reaches standard error (or syslog, for cron).  What
+ * could forge a line (newlines, control and bidi characters) is escaped.
+ * Callers never put secrets in a message: the log does not know what is
+ * secret.
  */
 #ifndef EC2BACKUP_LOG_H
 #define EC2BACKUP_LOG_H
@@ -29,11 +30,36 @@ int log_level_parse(const char *s);
 /* Sends messages to syslog (facility daemon, ident "ec2backup") too. */
 void log_use_syslog(bool on);
 
+
 #if defined(__GNUC__)
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define LOG_PRINTF(a, b)
 #endif
+
+/* Colours the level of warnings and errors (for a terminal). */
+void log_use_colour(bool on);
+
+/*
+ * Keeps every warning and error (as written, escaped), whatever the
+ * level shown, so that a JSON document can carry them.  log_kept gives
+ * those of one level (LOG_LEVEL_WARNING or LOG_LEVEL_ERROR), at most
+ * 1000, and how many more were dropped; the strings live until
+ * log_kept_free.
+ */
+void log_keep(bool on);
+const char *const *log_kept(enum log_level level, size_t *n,
+    size_t *dropped);
+void log_kept_free(void);
+
+/*
+ * A progress line at the bottom of standard error (call it only when
+ * standard error is a terminal): each call replaces the line, messages
+ * clear it and draw it again under themselves, and log_progress_end
+ * removes it.
+ */
+void log_progress(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_progress_end(void);
 
 /*
  * Writes a reason into err (len bytes, nothing when err is NULL), for

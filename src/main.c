@@ -154,6 +154,17 @@ cmd_check(struct policy_set *set)
 	return set->nerrors > 0 ? EXIT_USAGE : EXIT_OK;
 }
 
+/* Colour only for a terminal that can show it, and never when NO_COLOR
+ * is set to anything (https://no-color.org). */
+static bool
+colour_wanted(int fd)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(fd) && (no == NULL || no[0] == '\0') && term != NULL &&
+	    strcmp(term, "dumb") != 0;
+}
+
 /* A report lost to a full disk must not look like success in cron. */
 static int
 close_stdout(int rc)
@@ -352,6 +363,8 @@ main(int argc, char *argv[])
 		log_use_syslog(true);
 	o.run.progress = o.run.mode == RUN_APPLY && !o.syslog &&
 	    isatty(STDERR_FILENO) && log_get_level() <= LOG_LEVEL_INFO;
+	o.run.colour = colour_wanted(STDOUT_FILENO);
+	log_use_colour(colour_wanted(STDERR_FILENO));
 
 	/* Every policy is loaded and checked before anything is done. */
 	set = policy_load_all(paths, (size_t)npaths, stderr);

@@ -905,6 +905,36 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 	return b.n;
 }
 
+const char *
+plan_action_advice(const struct plan *p, size_t i)
+{
+	const struct plan_rec *r = &p->recs[i];
+
+	if (r->kind != PLAN_WARN)
+		return NULL;
+	switch ((enum plan_why)r->why) {
+	case WHY_ERROR:
+		return "look at it (aws ec2 describe-snapshots), then delete it "
+		    "by hand, or tag it ec2backup:protect to keep it";
+	case WHY_UNKNOWN_STATE:
+		return "look at it with aws ec2 describe-snapshots; a newer "
+		    "ec2backup may know the state";
+	case WHY_VOLUME_GONE:
+		return "if the volume was deleted on purpose, take it out of "
+		    "the policy; its snapshots stay until you delete them";
+	case WHY_UNCHECKED:
+	case WHY_INCOMPLETE:
+		return "see the errors above, and run again";
+	case WHY_ADOPT_CONFLICT:
+		return "set adopt in one of the policies only";
+	case WHY_MAX_DELETES:
+		return "if so many deletions are intended, raise max_deletes "
+		    "for one run";
+	default:
+		return NULL;
+	}
+}
+
 /* --- creates --- */
 
 const struct plan_tag *

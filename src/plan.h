@@ -146,6 +146,10 @@ bool plan_owns(const struct policy *policy, const struct inv_snapshot *s,
  * start.  Snapshots rank by this day, then start, then id, newest first. */
 int32_t plan_snapshot_day(const struct tz *zone, const struct inv_snapshot *s);
 
+/* For a warning, what a person should do about it (static text);
+ * NULL for other actions. */
+const char *plan_action_advice(const struct plan *plan, size_t i);
+
 /* The word for a kind: "create", "skip", "keep", "delete", "warn". */
 const char *plan_kind_name(enum plan_kind kind);
 

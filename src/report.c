@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 #include <json.h>
 
 #define REPORT_NONE "-"
@@ -32,19 +34,23 @@ report_putc(struct report_line *l, char c)
 }
 
 /*
- * Adds s (or "-") padded to width; control characters, which a tag value
- * may hold, become '?' so that each action stays on one line.
+ * Adds s (or "-") padded to width; what could break the line or reorder
+ * it (a tag value from EC2 may hold anything) is escaped.
  */
 static void
 report_field(struct report_line *l, const char *s, size_t width)
 {
+	char safe[PLAN_REASON_MAX * TEXT_ESCAPE_GROWTH];
 	size_t n = 0;
 
 	if (s == NULL)
 		s = REPORT_NONE;
+	if (!text_plain(s)) {
+		text_escape(s, safe, sizeof(safe));
+		s = safe;
+	}
 	for (; *s != '\0'; s++, n++)
-		report_putc(l, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' :
-		    *s);
+		report_putc(l, *s);
 	for (; n < width; n++)
 		report_putc(l, ' ');
 }
@@ -55,8 +61,21 @@ report_width(const char *s)
 	return strlen(s != NULL ? s : REPORT_NONE);
 }
 
+/* Terminal colours for the action column: what changes things stands
+ * out, warnings most. */
+static const char *
+report_tint(enum plan_kind kind)
+{
+	switch (kind) {
+	case PLAN_CREATE: return "\033[32m";
+	case PLAN_DELETE: return "\033[31m";
+	case PLAN_WARN: return "\033[1;33m";
+	default: return NULL;
+	}
+}
+
 int
-report_plan_text(FILE *out, const struct plan *plan)
+report_plan_text(FILE *out, const struct plan *plan, bool colour)
 {
 	size_t n = plan_nactions(plan);
 	size_t wpol = 0, wvol = 0, wact = 0, wsnap = 0;
@@ -86,7 +105,19 @@ report_plan_text(FILE *out, const struct plan *plan)
 		line.n = 0;
 		report_field(&line, a.policy, wpol + 2);
 		report_field(&line, a.volume, wvol + 2);
-		report_field(&line, plan_kind_name(a.kind), wact + 2);
+		if (colour && report_tint(a.kind) != NULL) {
+			const char *t = report_tint(a.kind);
+			while (*t != '\0')
+				report_putc(&line, *t++);
+			report_field(&line, plan_kind_name(a.kind), 0);
+			for (t = "\033[0m"; *t != '\0'; t++)
+				report_putc(&line, *t);
+			for (size_t k = strlen(plan_kind_name(a.kind));
+			    k < wact + 2; k++)
+				report_putc(&line, ' ');
+		} else {
+			report_field(&line, plan_kind_name(a.kind), wact + 2);
+		}
 		report_field(&line, a.snapshot, wsnap + 2);
 		report_field(&line, date, strlen(date) + 2);
 		report_field(&line, reason, 0);

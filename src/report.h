@@ -9,6 +9,7 @@
 #ifndef EC2BACKUP_REPORT_H
 #define EC2BACKUP_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "plan.h"
@@ -16,11 +17,12 @@
 /*
  * Writes plan to out as aligned columns (policy, volume, action,
  * snapshot, date, reason; "-" where there is none), then a line such as
- * "2 create, 1 skip, 10 keep, 2 delete, 1 warning".  Control characters
- * in names become '?'.  Flushes out; returns 0, or -1 when writing
- * failed.
+ * "2 create, 1 skip, 10 keep, 2 delete, 1 warning".  Control and bidi
+ * characters in names are escaped (see text.h).  With colour, the action
+ * word is coloured for a terminal.  Flushes out; returns 0,
+ * or -1 when writing failed.
  */
-int report_plan_text(FILE *out, const struct plan *plan);
+int report_plan_text(FILE *out, const struct plan *plan, bool colour);
 
 /*
  * Writes plan to out as one JSON object:

@@ -15,6 +15,7 @@
 
 #include "credentials.h"
 #include "ec2.h"
+#include "ec2xml.h"
 #include "execute.h"
 #include "exitcode.h"
 #include "http.h"
@@ -25,6 +26,7 @@
 #include "report.h"
 #include "run.h"
 #include "secure.h"
+#include "text.h"
 #include "tz.h"
 
 #define ENDPOINT_MAX 512
@@ -460,6 +462,31 @@ oom:
 }
 
 /*
+ * Every warning of the plan, once, on standard error: with -q (cron) the
+ * plan itself is not printed, and these are what the operator is mailed.
+ */
+static void
+log_plan_warnings(const struct plan *plan)
+{
+	for (size_t i = 0; i < plan_nactions(plan); i++) {
+		struct plan_action a;
+		char reason[PLAN_REASON_MAX];
+		const char *advice;
+
+		plan_action_get(plan, i, &a);
+		if (a.kind != PLAN_WARN)
+			continue;
+		plan_action_reason(plan, i, reason, sizeof(reason));
+		advice = plan_action_advice(plan, i);
+		log_warning("policy %s: %s%s%s%s%s%s%s", a.policy,
+		    a.volume != NULL ? a.volume : "", a.volume != NULL ? ": " :
+		    "", a.snapshot != NULL ? a.snapshot : "", a.snapshot !=
+		    NULL ? ": " : "", reason, advice != NULL ? "; " : "",
+		    advice != NULL ? advice : "");
+	}
+}
+
+/*
  * What needs a person makes the run end with 1: volumes that could not be
  * seen whole, and every warning of the plan (a volume gone, a snapshot in
  * error, max_deletes tripped, two policies adopting one volume).
@@ -643,8 +670,10 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 		json_object_object_add(jv, "complete",
 		    json_object_new_boolean(v->complete));
 	} else {
+		char desc[PLAN_DESCRIPTION_MAX * TEXT_ESCAPE_GROWTH];
+		text_escape(description ? description : "", desc, sizeof(desc));
 		printf("%s  %s%s%s%s%s\n", s->p->name, v->id, description ?
-		    "  " : "", description ? description : "", v->unchecked ?
+		    "  " : "", desc, v->unchecked ?
 		    "  (could not check whether it exists)" : v->exists ? "" :
 		    "  (the volume no longer exists)", v->complete ? "" :
 		    "  (listing incomplete)");
@@ -675,10 +704,12 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 			    sn->description) : NULL);
 			json_object_array_add(jsnaps, o);
 		} else {
+			char desc[EC2XML_DESCRIPTION_MAX * TEXT_ESCAPE_GROWTH];
+			text_escape(sn->description ? sn->description : "", desc,
+			    sizeof(desc));
 			printf("  %-22s  %-11s  %s  %s  %-5s  %s\n", sn->id,
 			    inv_state_name(sn->state), day, start,
-			    plan_owns(s->p, sn, shared) ? "owned" : "-",
-			    sn->description ? sn->description : "");
+			    plan_owns(s->p, sn, shared) ? "owned" : "-", desc);
 		}
 	}
 	if (jv != NULL) {
@@ -796,11 +827,12 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	}
 	if ((rc = make_plan(&r)) != EXIT_OK)
 		goto done;
+	log_plan_warnings(r.plan);
 	if (o->json && o->mode == RUN_APPLY)
 		fputs("{\"plan\": ", stdout);
 	/* Quiet (cron): only what needs a person, so no plan in text. */
 	if ((o->json ? report_plan_json(stdout, r.plan) : quiet(o) ? 0 :
-	    report_plan_text(stdout, r.plan)) != 0) {
+	    report_plan_text(stdout, r.plan, o->colour)) != 0) {
 		log_error("cannot write the plan; nothing was done");
 		rc = EXIT_PARTIAL;
 		goto done;

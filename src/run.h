@@ -31,6 +31,7 @@ struct run_options {
 	long lookup_s;            /* looking for a lost create's snapshot */
 	double api_rate_scale;    /* multiplies EC2's refill rates; 0: 1 */
 	bool progress;            /* a progress line on standard error */
+	bool colour;              /* colour the text plan (a terminal) */
 };
 
 /* Runs the command for every policy of set; returns the exit status. */

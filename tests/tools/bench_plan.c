@@ -195,7 +195,7 @@ main(int argc, char **argv)
 	devnull = fopen("/dev/null", "w");
 	if (devnull != NULL) {
 		w0 = wall_seconds();
-		if (report_plan_text(devnull, plan) != 0)
+		if (report_plan_text(devnull, plan, false) != 0)
 			goto out;
 		wtext = wall_seconds() - w0;
 		w0 = wall_seconds();

@@ -106,6 +106,18 @@ teardown(void **state)
 	return 0;
 }
 
+static int
+plain_text(FILE *out, const struct plan *plan)
+{
+	return report_plan_text(out, plan, false);
+}
+
+static int
+colour_text(FILE *out, const struct plan *plan)
+{
+	return report_plan_text(out, plan, true);
+}
+
 /* Renders with fn into a string the caller frees. */
 static char *
 render(int (*fn)(FILE *, const struct plan *), const struct plan *plan)
@@ -123,7 +135,7 @@ render(int (*fn)(FILE *, const struct plan *), const struct plan *plan)
 static const char expected_text[] =
 "production  vol-0abc  create  -         2026-11-17  no snapshot for today yet; takes keep #1\n"
 "production  vol-0abc  keep    snap-0a1  2026-11-16  keep #2\n"
-"production  vol-0abc  keep    snap-0a4  2026-11-14  owned by policy we\"ird\\?/name\n"
+"production  vol-0abc  keep    snap-0a4  2026-11-14  owned by policy we\"ird\\\\\\n/name\n"
 "production  vol-0abc  delete  snap-0a2  2026-11-15  beyond keep=2 (3rd newest), no retain rule; waits for today's snapshot\n"
 "production  vol-0abc  delete  snap-0a3  2026-11-14  beyond keep=2 (4th newest), no retain rule\n"
 "production  vol-0def  keep    snap-0b1  2026-11-16  keep #1\n"
@@ -140,7 +152,7 @@ static void
 test_text(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(report_plan_text, f->plan);
+	char *text = render(plain_text, f->plan);
 
 	if (strcmp(text, expected_text) != 0) {
 		print_message("%s", text);
@@ -149,11 +161,26 @@ test_text(void **state)
 	free(text);
 }
 
+/* On a terminal the action word is coloured, and only it. */
+static void
+test_text_colour(void **state)
+{
+	struct fixture *f = *state;
+	char *text = render(colour_text, f->plan);
+
+	assert_non_null(strstr(text, "production  vol-0abc  \033[32mcreate"
+	    "\033[0m  -         2026-11-17  no snapshot for today yet"));
+	assert_non_null(strstr(text, "\033[31mdelete\033[0m  snap-0a2"));
+	assert_non_null(strstr(text, "\033[1;33mwarn\033[0m    -  "));
+	assert_non_null(strstr(text, "vol-0abc  keep    snap-0a1"));
+	free(text);
+}
+
 static void
 test_text_columns(void **state)
 {
 	struct fixture *f = *state;
-	char *text = render(report_plan_text, f->plan);
+	char *text = render(plain_text, f->plan);
 	size_t col[5] = { 0 }, nlines = 0;
 
 	/* Every line but the summary starts its columns at the same
@@ -187,7 +214,7 @@ test_text_empty(void **state)
 
 	(void)state;
 	assert_non_null(p);
-	text = render(report_plan_text, p);
+	text = render(plain_text, p);
 	assert_string_equal(text, "0 create, 0 skip, 0 keep, 0 delete\n");
 	free(text);
 	text = render(report_plan_json, p);
@@ -293,7 +320,7 @@ test_write_error(void **state)
 
 	if (full == NULL)
 		skip();
-	assert_int_equal(report_plan_text(full, f->plan), -1);
+	assert_int_equal(report_plan_text(full, f->plan, false), -1);
 	clearerr(full);
 	assert_int_equal(report_plan_json(full, f->plan), -1);
 	fclose(full);
@@ -304,6 +331,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_colour),
 		cmocka_unit_test(test_text_columns),
 		cmocka_unit_test(test_text_empty),
 		cmocka_unit_test(test_json),

@@ -1,0 +1,111 @@
+/*
+ * Escaping for people.  UTF-8 is decoded strictly (no overlong forms, no
+ * surrogates, nothing past U+10FFFF); a byte that does not start a valid
+ * sequence is escaped on its own and decoding resumes at the next byte.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "text.h"
+
+/* Length of the valid UTF-8 sequence at s and its code point, or 0. */
+static size_t
+utf8_decode(const unsigned char *s, uint32_t *cp)
+{
+	uint32_t c;
+	size_t n;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Characters that move or hide text: controls and bidi formatting. */
+static bool
+unsafe(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
+	    c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+	    (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
+}
+
+bool
+text_plain(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		uint32_t c;
+		size_t n = utf8_decode(p, &c);
+		if (n == 0 || unsafe(c) || c == '\\')
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+size_t
+text_escape(const char *s, char *out, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0;
+
+	if (len == 0)
+		return 0;
+	while (*p != '\0') {
+		char esc[16];
+		const char *piece = esc;
+		uint32_t c;
+		size_t n = utf8_decode(p, &c), k;
+
+		if (n == 0) {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			n = 1;
+		} else if (c == '\n') {
+			piece = "\\n";
+		} else if (c == '\t') {
+			piece = "\\t";
+		} else if (c == '\\') {
+			piece = "\\\\";
+		} else if (unsafe(c) && c < 0x80) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)c);
+		} else if (unsafe(c)) {
+			snprintf(esc, sizeof(esc), "\\u{%04x}", (unsigned)c);
+		} else {
+			memcpy(esc, p, n);
+			esc[n] = '\0';
+		}
+		k = strlen(piece);
+		if (w + k >= len)
+			break;
+		memcpy(out + w, piece, k);
+		w += k;
+		p += n;
+	}
+	out[w] = '\0';
+	return w;
+}

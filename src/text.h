@@ -1,0 +1,32 @@
+/*
+ * Text that came from outside (snapshot descriptions, tag values, EC2's
+ * error messages), made safe to print for people.
+ *
+ * A description holding a newline could forge a line of a listing or of
+ * a log; one holding U+202E could make a snapshot id read backwards.  So
+ * C0 and C1 control characters, DEL, the Unicode bidirectional controls
+ * and bytes that are not UTF-8 are written as visible escapes: \n, \t,
+ * \xNN for bytes, \u{NNNN} for characters.  Everything else, including
+ * non-ASCII letters, is kept.
+ */
+#ifndef EC2BACKUP_TEXT_H
+#define EC2BACKUP_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The most bytes one input byte can become (\u{NNNN} for a 3-byte
+ * character is 8 bytes for 3, \xNN is 4 for 1). */
+#define TEXT_ESCAPE_GROWTH 4
+
+/* True when s prints as it is. */
+bool text_plain(const char *s);
+
+/*
+ * Writes s escaped into out (len bytes, always NUL-terminated when len >
+ * 0), cut at an escape or character boundary when it does not fit.
+ * Returns the number of bytes written, without the NUL.
+ */
+size_t text_escape(const char *s, char *out, size_t len);
+
+#endif
