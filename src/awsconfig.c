@@ -512,7 +512,8 @@ read_file(const char *path, char **bufp, size_t *lenp, char *err,
 
 	*bufp = NULL;
 	*lenp = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking: opening a FIFO must not hang the run. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;

@@ -834,7 +834,8 @@ read_small_file(const char *what, const char *path, size_t max, char **out,
 	int fd, rc = -1;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
 		log_reason(err, errlen, "%s: %s: %s", what, path, strerror(errno));
 		return -1;
 	}
@@ -1013,13 +1014,16 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 	    AWSCONFIG_CREDENTIALS, profile, &cred, cred_path,
 	    sizeof(cred_path), err, errlen) != 0 ||
 	    load_shared("AWS_CONFIG_FILE", ".aws/config", AWSCONFIG_CONFIG,
-	    profile, &conf, conf_path, sizeof(conf_path), err, errlen) != 0)
+	    profile, &conf, conf_path, sizeof(conf_path), err, errlen) != 0) {
+		rc = -2;
 		goto done;
+	}
 	if (explicit && !cred.found && !conf.found) {
 		log_reason(err, errlen, "profile %s not found in %s or %s",
 		    profile, shown_path("AWS_SHARED_CREDENTIALS_FILE",
 		    "~/.aws/credentials"), shown_path("AWS_CONFIG_FILE",
 		    "~/.aws/config"));
+		rc = -2;
 		goto done;
 	}
 	/*
@@ -1038,8 +1042,10 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 		}
 	}
 	keys = profile_keys(&cred, cred_path, profile, &f, err, errlen);
-	if (keys < 0)
+	if (keys < 0) {
+		rc = -2;
 		goto done;
+	}
 	if (other != NULL && (keys > 0 ||
 	    strcmp(other->other_source, "credential_process") != 0)) {
 		log_reason(err, errlen, "%s:%d: profile %s uses %s, which "
@@ -1047,6 +1053,7 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 		    "aws_access_key_id and aws_secret_access_key, or use "
 		    "environment variables or an instance role", other_path,
 		    other->other_source_line, profile, other->other_source);
+		rc = -2;
 		goto done;
 	}
 	if (keys == 0) {
@@ -1054,8 +1061,10 @@ from_files(struct credentials *c, const char *profile, bool explicit,
 		    cred_path, profile);
 	} else {
 		keys = profile_keys(&conf, conf_path, profile, &f, err, errlen);
-		if (keys < 0)
+		if (keys < 0) {
+			rc = -2;
 			goto done;
+		}
 		if (keys > 0) {
 			log_debug("profile %s has no keys in %s or %s", profile,
 			    cred_path[0] ? cred_path : "~/.aws/credentials",
@@ -1721,6 +1730,18 @@ credentials_resolve(const char *profile, struct credentials **out,
 	if (!cli) {
 		if ((rc = from_env(c, err, errlen)) <= 0)
 			goto tried;
+		/* Next in the SDKs' chain; not silently skipped. */
+		if (env("AWS_WEB_IDENTITY_TOKEN_FILE") != NULL ||
+		    env("AWS_ROLE_ARN") != NULL) {
+			log_reason(err, errlen, "AWS_ROLE_ARN and "
+			    "AWS_WEB_IDENTITY_TOKEN_FILE ask for web identity "
+			    "credentials (an EKS service account, a CI OIDC "
+			    "token), which ec2backup cannot use yet; give it "
+			    "keys, a profile with keys, container credentials "
+			    "or an instance role, and unset those variables");
+			rc = -2;
+			goto tried;
+		}
 	} else {
 		log_debug("--profile %s: not looking at AWS_ACCESS_KEY_ID", name);
 	}
@@ -1745,7 +1766,7 @@ credentials_resolve(const char *profile, struct credentials **out,
 tried:
 	if (rc != 0) {
 		credentials_free(c);
-		return -1;
+		return rc == -2 ? -2 : -1;
 	}
 	log_debug("credentials from %s", c->source);
 	*out = c;

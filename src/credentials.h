@@ -41,9 +41,11 @@ struct credentials;
  * is given the environment's keys are skipped (as the AWS CLI does),
  * otherwise the profile is AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
  * "default".  On success returns 0 and stores in *out credentials that the
- * caller frees with credentials_free.  Returns -1 with one line in err when
- * a source is broken or none yields credentials (then err names every
- * source tried and what to do).
+ * caller frees with credentials_free.  Returns -2 with one line in err
+ * when the configuration cannot be used (a profile named but missing, a
+ * malformed shared file, a credential source ec2backup does not
+ * implement), -1 when a source is broken or none yields credentials
+ * (then err names every source tried and what to do).
  */
 int credentials_resolve(const char *profile, struct credentials **out,
     char *err, size_t errlen);

@@ -147,6 +147,7 @@ struct ec2 {
 	struct call *queue, *queue_tail;
 	size_t pending;        /* calls queued or in flight */
 	uint64_t rng;
+	bool answered;         /* some attempt got an HTTP answer */
 	char fatal[600];
 	struct ec2_stats stats;
 	void (*progress)(void *, enum ec2_action, size_t);
@@ -647,6 +648,8 @@ on_done(void *arg, const struct http_response *r)
 
 	c->in_flight = false;
 	ec2->stats.bytes += r->bytes;
+	if (r->status > 0)
+		ec2->answered = true;
 	if (!r->aborted && r->transport_error == 0)
 		parsed = ec2xml_finish(c->parser) == 0;
 
@@ -700,7 +703,24 @@ on_done(void *arg, const struct http_response *r)
 	if (r->transport_error != 0 && ec2xml_failure(c->parser) == EC2XML_OK)
 		error_set(&c->error, r->status >= 500 ? "HTTPError" :
 		    "ConnectionError", r->error, NULL);
-	else if (r->status >= 400) {
+	else if (r->status == 401 || r->status == 403) {
+		/* A refusal, whatever shape its body has. */
+		snprintf(c->error.code, sizeof(c->error.code), "HTTP%d",
+		    r->status);
+		snprintf(c->error.message, sizeof(c->error.message),
+		    "access refused, and the answer could not be read: %s",
+		    ec2xml_failure_text(c->parser));
+		log_debug("%s: %s", name, ec2_error_text(&c->error, text,
+		    sizeof(text)));
+		if (c->discard != NULL)
+			c->discard(c->arg);
+		if (r->status == 401 && !skew_fatal(ec2, r))
+			set_fatal(ec2, "EC2 refused the credentials from %s: %s",
+			    ec2->source, ec2_error_text(&c->error, text,
+			    sizeof(text)));
+		finish_call(ec2, c, OUT_ERROR);
+		return;
+	} else if (r->status >= 400) {
 		snprintf(c->error.code, sizeof(c->error.code), "HTTP%d",
 		    r->status);
 		snprintf(c->error.message, sizeof(c->error.message),
@@ -714,6 +734,18 @@ on_done(void *arg, const struct http_response *r)
 		c->discard(c->arg);
 	if (!c->idempotent && r->maybe_sent) {
 		finish_call(ec2, c, OUT_AMBIGUOUS);
+		return;
+	}
+	/* An endpoint that has not answered once in this run, twice (no
+	 * connection, or silence until a timeout): it is not EC2, or not
+	 * reachable; waiting longer helps nobody.  A connection reset is
+	 * retried as usual. */
+	if (r->status == 0 && !ec2->answered && c->attempts >= 2 &&
+	    (!r->maybe_sent || r->transport_error == CURLE_OPERATION_TIMEDOUT ||
+	    r->transport_error == CURLE_ABORTED_BY_CALLBACK)) {
+		set_fatal(ec2, r->maybe_sent ? "EC2 at %s does not answer: %s" :
+		    "cannot reach EC2 at %s: %s", ec2->endpoint, r->error);
+		finish_call(ec2, c, OUT_FAILED);
 		return;
 	}
 	if ((r->status == 0 || r->status >= 500 || r->status == 200) &&

@@ -211,6 +211,7 @@ static const struct edge {
 	{ R_RESPONSE_ROOT, T_REQUEST_ID, "RequestId" },
 	{ R_ERRORS, R_ERROR, "Error" },
 	{ R_ERROR_RESPONSE_ROOT, R_ERROR, "Error" },
+	{ R_ERROR_RESPONSE_ROOT, R_ERRORS, "Errors" },
 	{ R_ERROR_RESPONSE_ROOT, T_REQUEST_ID, "RequestId" },
 	{ R_ERROR_RESPONSE_ROOT, T_REQUEST_ID, "RequestID" },
 	{ R_ERROR, T_ERROR_CODE, "Code" },
@@ -839,7 +840,11 @@ open_root(struct ec2xml *x, const char *name, const char *uri)
 			    "<ErrorResponse>)", name);
 		return;
 	}
-	if (!ns_ok(uri) || (uri != NULL && strlen(uri) > NS_MAX)) {
+	/* Error documents come from front ends and other services too
+	 * (STS puts its own namespace on <ErrorResponse>): any namespace. */
+	if ((!ns_ok(uri) && r != R_RESPONSE_ROOT &&
+	    r != R_ERROR_RESPONSE_ROOT) || (uri != NULL &&
+	    strlen(uri) > NS_MAX)) {
 		fail(x, EC2XML_FAIL_CONTENT,
 		    "<%s> is in namespace \"%.80s\", expected none or "
 		    "\"" EC2_NS_PREFIX "...\"", name, uri);

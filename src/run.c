@@ -119,14 +119,18 @@ open_clients(struct run *r)
 	const struct run_options *o = r->o;
 	char err[600], source[256], ca[1024];
 	struct ec2_config cfg = { 0 };
+	int rc;
 
 	/* No core file may hold the secrets about to be read. */
 	if (secure_no_core_dumps() != 0)
 		log_warning("cannot turn core dumps off; a crash could write "
 		    "the credentials to a core file");
-	if (credentials_resolve(o->profile, &r->creds, err, sizeof(err)) != 0) {
-		log_error("%s", err);
-		return EXIT_EC2;
+	if ((rc = credentials_resolve(o->profile, &r->creds, err,
+	    sizeof(err))) != 0) {
+		log_error("%s; nothing was done", err);
+		/* A configuration to fix is a usage error; a source that
+		 * did not answer is like EC2 not answering. */
+		return rc == -2 ? EXIT_USAGE : EXIT_EC2;
 	}
 	log_debug("credentials from %s", credentials_source(r->creds));
 	for (size_t i = 0; i < r->set->npolicies; i++) {

@@ -176,17 +176,31 @@ resolve_ok(const char *profile)
 }
 
 static void
-resolve_fails(const char *profile, const char *want)
+resolve_fails_with(const char *profile, const char *want, int rc)
 {
 	struct credentials *c = (struct credentials *)&c;
 
 	assert_int_equal(credentials_resolve(profile, &c, err, sizeof(err)),
-	    -1);
+	    rc);
 	assert_null(c);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
 	assert_no_secret(err);
 	assert_null(strchr(err, '\n'));
+}
+
+/* No source had credentials, or one was broken. */
+static void
+resolve_fails(const char *profile, const char *want)
+{
+	resolve_fails_with(profile, want, -1);
+}
+
+/* The configuration cannot be used: a usage error for the caller. */
+static void
+config_fails(const char *profile, const char *want)
+{
+	resolve_fails_with(profile, want, -2);
 }
 
 /* Checks what c hands out at time now. */
@@ -650,16 +664,16 @@ static void
 test_files_profile_missing(void **state)
 {
 	(void)state;
-	resolve_fails("nope", "profile nope not found in ~/.aws/credentials "
+	config_fails("nope", "profile nope not found in ~/.aws/credentials "
 	    "or ~/.aws/config");
 	setenv("AWS_PROFILE", "gone", 1);
-	resolve_fails(NULL, "profile gone not found in");
+	config_fails(NULL, "profile gone not found in");
 	/* Even "default", when it is named. */
 	setenv("AWS_PROFILE", "default", 1);
-	resolve_fails(NULL, "profile default not found in");
+	config_fails(NULL, "profile default not found in");
 	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/creds", 1);
 	setenv("AWS_CONFIG_FILE", "/nonexistent/conf", 1);
-	resolve_fails("nope", "profile nope not found in /nonexistent/creds "
+	config_fails("nope", "profile nope not found in /nonexistent/creds "
 	    "or /nonexistent/conf");
 	/* A profile that exists without keys is not an error. */
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
@@ -679,18 +693,18 @@ test_files_partial(void **state)
 	    "aws_access_key_id = AKIDFILE\n");
 	snprintf(want, sizeof(want), "%s/.aws/credentials:1: profile default "
 	    "has aws_access_key_id but no aws_secret_access_key", home);
-	resolve_fails(NULL, want);
+	config_fails(NULL, want);
 	write_home(".aws/credentials", "\n[default]\n"
 	    "aws_secret_access_key = " SECRET "\n");
 	snprintf(want, sizeof(want), "%s/.aws/credentials:2: profile default "
 	    "has aws_secret_access_key but no aws_access_key_id", home);
-	resolve_fails(NULL, want);
+	config_fails(NULL, want);
 	write_home(".aws/credentials", "[default]\n"
 	    "aws_access_key_id = AKID\n"
 	    "aws_secret_access_key = " SECRET "\x01\n");
 	snprintf(want, sizeof(want), "%s/.aws/credentials:3: "
 	    "aws_secret_access_key contains", home);
-	resolve_fails(NULL, want);
+	config_fails(NULL, want);
 }
 
 /* Sources the SDKs know and ec2backup does not are refused, not skipped. */
@@ -706,12 +720,12 @@ test_files_other_source(void **state)
 	    "source_profile = default\n");
 	snprintf(want, sizeof(want), "%s/.aws/config:2: profile admin uses "
 	    "role_arn, which ec2backup does not support", home);
-	resolve_fails("admin", want);
+	config_fails("admin", want);
 	/* ... even next to static keys, which the SDKs would not use. */
 	write_home(".aws/credentials", "[admin]\n"
 	    "aws_access_key_id = AKID\n"
 	    "aws_secret_access_key = " SECRET "\n");
-	resolve_fails("admin", want);
+	config_fails("admin", want);
 	/* credential_process comes after the credentials file's keys. */
 	write_home(".aws/config", "[profile p]\n"
 	    "credential_process = /usr/bin/false\n"
@@ -719,7 +733,7 @@ test_files_other_source(void **state)
 	    "aws_secret_access_key = " SECRET "\n");
 	snprintf(want, sizeof(want), "%s/.aws/config:2: profile p uses "
 	    "credential_process", home);
-	resolve_fails("p", want);
+	config_fails("p", want);
 	write_home(".aws/credentials", "[p]\n"
 	    "aws_access_key_id = AKIDCRED\n"
 	    "aws_secret_access_key = " SECRET "\n");
@@ -739,11 +753,11 @@ test_files_parse_error(void **state)
 	    SECRET "\n");
 	snprintf(want, sizeof(want), "%s/.aws/credentials:3: expected "
 	    "[section], key = value or a comment", home);
-	resolve_fails(NULL, want);
+	config_fails(NULL, want);
 	/* A broken file stops the search even with the keys in another. */
 	write_home(".aws/config", "[default]\naws_access_key_id = A\n"
 	    "aws_secret_access_key = " SECRET "\n");
-	resolve_fails(NULL, want);
+	config_fails(NULL, want);
 }
 
 /*

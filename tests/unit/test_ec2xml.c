@@ -916,10 +916,28 @@ test_error_shapes(void **state)
 	    "<DeleteSnapshotResponse xmlns=\"" NS "\"><return>true</return>"
 	    "</DeleteSnapshotResponse>", EC2XML_FAIL_CONTENT,
 	    "expected an EC2 error document");
-	parse_fails(EC2XML_ERROR_ONLY,
+	/* Front ends and other services: any namespace on an error
+	 * document, and <Errors> under <ErrorResponse> too. */
+	x = parse_ok(EC2XML_ERROR_ONLY,
 	    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/"
 	    "2011-06-15/\"><Error><Code>AccessDenied</Code></Error>"
-	    "</ErrorResponse>", EC2XML_FAIL_CONTENT, "namespace");
+	    "</ErrorResponse>", &c);
+	assert_string_equal(ec2xml_error_code(x), "AccessDenied");
+	ec2xml_free(x);
+	x = parse_ok(EC2XML_DESCRIBE_VOLUMES,
+	    "<ErrorResponse><Errors><Error><Code>AuthFailure</Code><Message>"
+	    "AWS was not able to validate the provided access credentials"
+	    "</Message></Error></Errors><RequestID>q-1</RequestID>"
+	    "</ErrorResponse>", &c);
+	assert_true(ec2xml_is_error(x));
+	assert_string_equal(ec2xml_error_code(x), "AuthFailure");
+	assert_string_equal(ec2xml_request_id(x), "q-1");
+	ec2xml_free(x);
+	/* A success document keeps to EC2's namespaces. */
+	parse_fails(EC2XML_DELETE_SNAPSHOT,
+	    "<DeleteSnapshotResponse xmlns=\"https://sts.amazonaws.com/doc/"
+	    "2011-06-15/\"><return>true</return></DeleteSnapshotResponse>",
+	    EC2XML_FAIL_CONTENT, "namespace");
 	parse_fails(EC2XML_ERROR_ONLY,
 	    "<html><body>503 Service Unavailable</body></html>",
 	    EC2XML_FAIL_CONTENT, "unexpected root element <html>");
