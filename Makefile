@@ -10,6 +10,9 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/ec2backup
+# The policies are read from /etc/ec2backup/policies whatever PREFIX is.
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
@@ -160,44 +163,102 @@ bench: deps
 bench-plan: build/tools/bench_plan
 	build/tools/bench_plan
 
-# Coverage-guided fuzzing of the response parser (clang's libFuzzer):
-# `make fuzz FUZZ_SECONDS=600` runs each target that long, growing a corpus
-# under build/fuzz from the seeds in tests/fuzz/corpus.
+# The model-based random test of whole runs (tests/model/run.py) for as
+# long as asked: random scenarios of daily runs against the emulator, with
+# faults and kills, every run checked against an oracle written from the
+# manual.  SEED= picks the seed (default: from the clock), N= runs
+# scenarios 0 to N-1 of it, else MINUTES= (default 60) of scenarios;
+# EC2BACKUP= names the binary (default ./ec2backup).  A failure prints a
+# replay command and keeps its files under build/model.
+.PHONY: soak
+soak: ec2backup
+	$(if $(EC2BACKUP),EC2BACKUP=$(EC2BACKUP)) $(PYTHON) tests/model/run.py \
+		--profile soak $(if $(SEED),--seed $(SEED)) \
+		$(if $(N),--scenarios $(N),--minutes $(or $(MINUTES),60))
+
+# Coverage-guided fuzzing with clang's libFuzzer, one target per parser of
+# outside input (tests/fuzz/fuzz_*.c).  Every src/*.c except main.c is
+# compiled again with clang and the sanitizers into build/fuzz/libec2backup.a,
+# which each target links.  `make fuzz FUZZ_SECONDS=600` runs each target
+# that long, growing a corpus under build/fuzz/corpus from the seeds in
+# tests/fuzz/corpus, with tests/fuzz/TARGET.dict as its dictionary when there
+# is one; a finding stops the run and is saved as build/fuzz/TARGET-crash-*.
+# Standard input is /dev/null: a policy file can @include any file.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -std=c11 -D_DEFAULT_SOURCE \
+	      -DEC2BACKUP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -Isrc -MMD -MP
+FUZZ_SAN = address,undefined
+# Leaks inside libconfig itself; see the file.
+FUZZ_LSAN = tests/fuzz/lsan.supp
+FUZZ_OBJ := $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-build/fuzz/%: tests/fuzz/%.c src/ec2xml.c src/inventory.c src/tz.c
+build/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
-		-D_DEFAULT_SOURCE -Isrc -o $@ $^ \
-		$$($(PKG_CONFIG) --cflags --libs libxml-2.0)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
+		-c -o $@ $<
+
+build/fuzz/libec2backup.a: $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c build/fuzz/libec2backup.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer,$(FUZZ_SAN) \
+		-o $@ $< build/fuzz/libec2backup.a $(LDFLAGS) $(PKG_LIBS) -lm
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_BIN); do \
 	    name=$${t##*/}; mkdir -p build/fuzz/corpus/$$name; \
 	    cp -n tests/fuzz/corpus/$$name/* build/fuzz/corpus/$$name/; \
+	    dict=; [ ! -f tests/fuzz/$$name.dict ] || \
+	        dict=-dict=tests/fuzz/$$name.dict; \
 	    echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	    LSAN_OPTIONS=suppressions=$(FUZZ_LSAN):print_suppressions=0 \
 	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        build/fuzz/corpus/$$name 2>build/fuzz/$$name.log || \
+	        -artifact_prefix=build/fuzz/$$name- $$dict \
+	        build/fuzz/corpus/$$name </dev/null \
+	        2>build/fuzz/$$name.log || \
 	        { tail -40 build/fuzz/$$name.log; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units|^Done' \
 	        build/fuzz/$$name.log; \
 	done
 
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)
+
+# Installs the program, its manuals, the examples, the IAM policy and the
+# policy directory, and the systemd service and timer (with the real path
+# of the binary) without enabling them; the cron file goes with the
+# examples, for the operator to copy.
 install: ec2backup
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/ec2backup/policies
 	install -m 0755 ec2backup $(DESTDIR)$(BINDIR)/ec2backup
 	install -m 0644 docs/ec2backup.8 $(DESTDIR)$(MANDIR)/man8/ec2backup.8
 	install -m 0644 docs/ec2backup.cfg.5 \
 		$(DESTDIR)$(MANDIR)/man5/ec2backup.cfg.5
 	install -m 0644 policies/*.cfg $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 docs/iam-policy.json $(DESTDIR)$(DOCDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/cron/ec2backup.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/ec2backup.service
+	install -m 0644 contrib/cron/ec2backup.timer \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ec2backup.timer
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/cron/ec2backup.cron.in \
+		>$(DESTDIR)$(DOCDIR)/examples/ec2backup.cron
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ec2backup.service \
+		$(DESTDIR)$(DOCDIR)/examples/ec2backup.cron
 
+# Leaves /etc/ec2backup alone: it may hold the operator's policies.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ec2backup \
 		$(DESTDIR)$(MANDIR)/man8/ec2backup.8 \
-		$(DESTDIR)$(MANDIR)/man5/ec2backup.cfg.5
+		$(DESTDIR)$(MANDIR)/man5/ec2backup.cfg.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ec2backup.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ec2backup.timer
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:

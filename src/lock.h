@@ -9,18 +9,25 @@
 
 #include <stddef.h>
 
+/* Root's lock directory: only root can write it (the systemd unit's
+ * RuntimeDirectory). */
+#define LOCK_ROOT_DIR "/run/ec2backup"
+
 /*
- * The default lock file: /run/lock/ec2backup.lock for root, else
- * $XDG_RUNTIME_DIR/ec2backup.lock, else /tmp/ec2backup-UID.lock.  Writes
- * it into buf and returns buf.
+ * The default lock file: /run/ec2backup/ec2backup.lock for root, else
+ * $XDG_RUNTIME_DIR/ec2backup.lock, else /tmp/ec2backup-UID/ec2backup.lock
+ * (the directory made private to the user).  Writes it into buf and
+ * returns buf.
  */
 const char *lock_default_path(char *buf, size_t len);
 
 /*
- * Takes the lock at path without waiting.  Returns a descriptor (>= 0)
- * that holds it until lock_release; -1 when another process holds it
- * (its pid in *holder, or 0 if unknown); -2 on another error, with the
- * reason in err.
+ * Takes the lock at path without waiting, creating the default directory
+ * when it is missing.  Refuses a directory another user owns or may write
+ * to (unless sticky) and a lock file that is not a regular file owned by
+ * this user.  Returns a descriptor (>= 0) that holds it until
+ * lock_release; -1 when another process holds it (its pid in *holder, or
+ * 0 if unknown); -2 on another error, with the reason in err.
  */
 int lock_acquire(const char *path, long *holder, char *err, size_t errlen);
 
