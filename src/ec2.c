@@ -1030,6 +1030,10 @@ volume_item(void *arg, const struct ec2xml_volume *v)
 			goto oom;
 		p->page_new += (size_t)fresh;
 		iv->exists = volume_usable(v->status);
+		for (size_t t = 0; t < v->ntags; t++)
+			if (inventory_volume_tag(job->inv, iv, v->tags[t].key,
+			    v->tags[t].value) != 0)
+				goto oom;
 		return 0;
 	}
 	if (!tags_match(job, v)) {
@@ -1059,6 +1063,10 @@ volume_item(void *arg, const struct ec2xml_volume *v)
 	job->found[job->nfound++] = iv;
 	iv->exists = true;
 	iv->unchecked = false;
+	for (size_t t = 0; t < v->ntags; t++)
+		if (inventory_volume_tag(job->inv, iv, v->tags[t].key,
+		    v->tags[t].value) != 0)
+			goto oom;
 	return 0;
 oom:
 	job->oom = true;

@@ -197,13 +197,13 @@ apply_client(const struct plan *plan, struct ec2 *ec2,
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		struct plan_action a;
-		const struct plan_tag *tags;
+		struct plan_tag tags[PLAN_TAGS_MAX];
 		size_t ntags;
 
 		plan_action_get(plan, i, &a);
 		if (a.kind != PLAN_CREATE || client(arg, a.policy) != ec2)
 			continue;
-		tags = plan_create_tags(plan, i, &ntags);
+		ntags = plan_create_tags(plan, i, tags, PLAN_TAGS_MAX);
 		plan_create_description(plan, i, desc[nc], sizeof(desc[nc]));
 		b.cr[nc].volume = a.volume;
 		b.cr[nc].description = desc[nc];

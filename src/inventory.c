@@ -146,6 +146,8 @@ struct inventory {
 	size_t ninterned, ninterned_slots;
 	struct arena_chunk *arena;
 	size_t bytes;
+	const char **keep_keys;   /* interned; volume tags worth keeping */
+	size_t nkeep_keys;
 };
 
 static uint64_t
@@ -198,8 +200,10 @@ inventory_free(struct inventory *inv)
 		return;
 	for (size_t i = 0; i < inv->nvolumes; i++) {
 		free(inv->volumes[i]->snapshots);
+		free(inv->volumes[i]->tags);
 		free(inv->volumes[i]);
 	}
+	free(inv->keep_keys);
 	free(inv->volumes);
 	free(inv->slots);
 	free(inv->snaps);
@@ -278,6 +282,57 @@ inventory_volume(struct inventory *inv, const char *id)
 		;
 	inv->slots[j] = inv->nvolumes;
 	return v;
+}
+
+int
+inventory_keep_tags(struct inventory *inv, const char *const *keys,
+    size_t n)
+{
+	const char **grown = realloc(inv->keep_keys, (inv->nkeep_keys + n + 1) *
+	    sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	inv->keep_keys = grown;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = inventory_intern(inv, keys[i]);
+		bool known = false;
+		if (k == NULL)
+			return -1;
+		for (size_t j = 0; j < inv->nkeep_keys && !known; j++)
+			known = inv->keep_keys[j] == k;
+		if (!known)
+			inv->keep_keys[inv->nkeep_keys++] = k;
+	}
+	return 0;
+}
+
+int
+inventory_volume_tag(struct inventory *inv, struct inv_volume *vol,
+    const char *key, const char *value)
+{
+	const char *k = NULL, *v;
+	struct inv_tag *grown;
+
+	for (size_t j = 0; j < inv->nkeep_keys && k == NULL; j++)
+		if (strcmp(inv->keep_keys[j], key) == 0)
+			k = inv->keep_keys[j];
+	if (k == NULL)
+		return 0;
+	if ((v = inventory_intern(inv, value)) == NULL)
+		return -1;
+	for (size_t j = 0; j < vol->ntags; j++) {
+		if (vol->tags[j].key == k) {
+			vol->tags[j].value = v;
+			return 0;
+		}
+	}
+	if ((grown = realloc(vol->tags, (vol->ntags + 1) * sizeof(*grown))) ==
+	    NULL)
+		return -1;
+	vol->tags = grown;
+	vol->tags[vol->ntags++] = (struct inv_tag){ k, v };
+	return 0;
 }
 
 size_t

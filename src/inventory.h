@@ -51,6 +51,12 @@ struct inv_snapshot {
 	uint8_t flags;             /* INV_PROTECTED */
 };
 
+/* A tag of a volume; both strings belong to the inventory. */
+struct inv_tag {
+	const char *key;
+	const char *value;
+};
+
 struct inv_volume {
 	char id[INV_ID_MAX + 1];
 	bool exists;               /* EC2 still has the volume */
@@ -60,6 +66,8 @@ struct inv_volume {
 	bool conflict;             /* one of its snapshots was listed twice
 				      with different details */
 	size_t index;              /* position in the inventory */
+	struct inv_tag *tags;      /* those inventory_keep_tags asked for */
+	size_t ntags;
 	struct inv_snapshot *snapshots;
 	size_t nsnapshots;
 };
@@ -88,6 +96,17 @@ struct inv_volume *inventory_find(const struct inventory *inv,
     const char *id);
 
 size_t inventory_nvolumes(const struct inventory *inv);
+
+/* Keeps, of the volume tags later given to inventory_volume_tag, those
+ * with one of these keys (copied); the others are dropped.  Returns 0, or
+ * -1 when out of memory. */
+int inventory_keep_tags(struct inventory *inv, const char *const *keys,
+    size_t n);
+
+/* Records a tag of vol if its key is one inventory_keep_tags named
+ * (replacing an earlier value).  Returns 0, or -1 when out of memory. */
+int inventory_volume_tag(struct inventory *inv, struct inv_volume *vol,
+    const char *key, const char *value);
 
 /* The i-th volume added. */
 struct inv_volume *inventory_volume_at(const struct inventory *inv,

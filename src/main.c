@@ -15,12 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "exitcode.h"
 #include "inventory.h"
 #include "log.h"
 #include "policy.h"
+#include "report.h"
 #include "run.h"
 #include "secure.h"
+#include "text.h"
 
 #ifndef EC2BACKUP_VERSION
 #define EC2BACKUP_VERSION "unknown"
@@ -39,22 +43,27 @@ struct options {
 	bool syslog;
 };
 
+enum command_kind { CMD_EC2, CMD_CHECK, CMD_HELP, CMD_VERSION };
+
 struct command {
 	const char *name;
 	const char *summary;
-	bool ec2;              /* talks to EC2 (else: offline) */
+	enum command_kind kind;
 	enum run_mode mode;
 };
 
 static const struct command commands[] = {
 	{ "run", "plan and apply: create today's snapshots, prune the old "
-	    "(the default)", true, RUN_APPLY },
+	    "(the default)", CMD_EC2, RUN_APPLY },
 	{ "plan", "print what run would do, change nothing (as --dry-run)",
-	    true, RUN_PLAN },
+	    CMD_EC2, RUN_PLAN },
 	{ "list", "list each volume's snapshots and whether the policy owns "
-	    "them", true, RUN_LIST },
-	{ "check", "validate policy files offline, for CI", false, RUN_PLAN },
-	{ NULL, NULL, false, RUN_PLAN }
+	    "them", CMD_EC2, RUN_LIST },
+	{ "check", "validate policy files offline, for CI", CMD_CHECK,
+	    RUN_PLAN },
+	{ "help", "show this help", CMD_HELP, RUN_PLAN },
+	{ "version", "show the version", CMD_VERSION, RUN_PLAN },
+	{ NULL, NULL, CMD_EC2, RUN_PLAN }
 };
 
 static void
@@ -75,6 +84,9 @@ usage(FILE *out)
 	    "\n"
 	    "Options:\n"
 	    "  -n, --dry-run           print the plan, change nothing\n"
+	    "      --create-only       create today's snapshots, delete nothing\n"
+	    "      --prune-only        delete what the policies no longer keep,\n"
+	    "                          create nothing\n"
 	    "      --now TIME          with --dry-run: plan as if it were TIME\n"
 	    "                          (2026-11-23T03:00:00Z)\n"
 	    "  -o, --output FORMAT     text (default) or json\n"
@@ -165,6 +177,98 @@ colour_wanted(int fd)
 	    strcmp(term, "dumb") != 0;
 }
 
+/*
+ * The problems the policy loader wrote ("FILE:LINE: error: MESSAGE", line
+ * 0 when it has none) as a JSON array, for -o json.
+ */
+static json_object *
+problems_json(const char *text)
+{
+	json_object *arr = json_object_new_array();
+
+	for (const char *p = text != NULL ? text : ""; *p != '\0';) {
+		const char *eol = strchr(p, '\n'), *sev;
+		size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		char *line = strndup(p, len), *colon;
+		json_object *o;
+		long lineno = 0;
+		bool error;
+
+		p += len + (eol != NULL);
+		if (line == NULL)
+			break;
+		error = (sev = strstr(line, ": error: ")) != NULL;
+		if (!error && (sev = strstr(line, ": warning: ")) == NULL) {
+			free(line);
+			continue;
+		}
+		line[sev - line] = '\0';
+		colon = strrchr(line, ':');
+		if (colon != NULL && colon[1] >= '0' && colon[1] <= '9') {
+			lineno = strtol(colon + 1, NULL, 10);
+			*colon = '\0';
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "file", json_object_new_string(line));
+		json_object_object_add(o, "line", json_object_new_int64(lineno));
+		json_object_object_add(o, "severity", json_object_new_string(
+		    error ? "error" : "warning"));
+		json_object_object_add(o, "message", json_object_new_string(
+		    sev + (error ? 9 : 11)));
+		json_object_array_add(arr, o);
+		free(line);
+	}
+	return arr;
+}
+
+/* {"problems", "status", "warnings", "errors"}: a command that stopped
+ * because of its policies. */
+static void
+json_failure(int rc, const char *problems)
+{
+	json_object *arr = problems_json(problems);
+
+	fputs("{\"problems\":", stdout);
+	fputs(json_object_to_json_string_ext(arr, REPORT_JSON_FLAGS),
+	    stdout);
+	json_object_put(arr);
+	fputc(',', stdout);
+	report_json_status(stdout, rc);
+	fputs("}\n", stdout);
+}
+
+/* check -o json: {"files", "policies": [{"name", "file", "volumes",
+ * "tag_selection"}], "problems", "status", "warnings", "errors"}. */
+static int
+cmd_check_json(struct policy_set *set, const char *problems)
+{
+	json_object *pols = json_object_new_array();
+	json_object *probs = problems_json(problems);
+	int rc = set->nerrors > 0 ? EXIT_USAGE : EXIT_OK;
+
+	for (size_t i = 0; i < set->npolicies; i++) {
+		const struct policy *p = set->policies[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(
+		    p->name));
+		json_object_object_add(o, "file", json_object_new_string(
+		    p->file));
+		json_object_object_add(o, "volumes", json_object_new_int64(
+		    (int64_t)p->nvolumes));
+		json_object_object_add(o, "tag_selection",
+		    json_object_new_boolean(p->nselect_tags > 0));
+		json_object_array_add(pols, o);
+	}
+	printf("{\"files\":%zu,\"policies\":%s,\"problems\":%s,", set->nfiles,
+	    json_object_to_json_string_ext(pols, REPORT_JSON_FLAGS),
+	    json_object_to_json_string_ext(probs, REPORT_JSON_FLAGS));
+	json_object_put(pols);
+	json_object_put(probs);
+	report_json_status(stdout, rc);
+	fputs("}\n", stdout);
+	return rc;
+}
+
 /* A report lost to a full disk must not look like success in cron. */
 static int
 close_stdout(int rc)
@@ -199,9 +303,27 @@ number(const char *s, long min, long max)
 	return *end != '\0' || v < min || v > max ? -1 : v;
 }
 
+/*
+ * --now: a UTC time, or a date meaning that day at this time of day (UTC),
+ * so "--now 2026-11-24" asks what tomorrow's run at this hour will do.
+ */
+static int
+parse_now(const char *s, int64_t *out)
+{
+	int32_t day = inv_parse_date(s);
+
+	if (day != INV_NO_DATE) {
+		int64_t t = (int64_t)time(NULL);
+		*out = (int64_t)day * 86400 + ((t % 86400) + 86400) % 86400;
+		return 0;
+	}
+	return inv_parse_time(s, out);
+}
+
 enum {
 	OPT_NOW = 256, OPT_REGION, OPT_PROFILE, OPT_ENDPOINT, OPT_CA,
-	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG, OPT_LOOKUP
+	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG, OPT_LOOKUP,
+	OPT_CREATE_ONLY, OPT_PRUNE_ONLY
 };
 
 /* Returns EXIT_OK, or a status to exit with at once (-1: help shown). */
@@ -217,9 +339,10 @@ parse_option(int c, const char *arg, struct options *o)
 		o->dry_run = true;
 		break;
 	case OPT_NOW:
-		if (inv_parse_time(arg, &o->run.now) != 0)
+		if (parse_now(arg, &o->run.now) != 0)
 			return usage_error("--now '%s' is not a UTC time such as "
-			    "2026-11-23T03:00:00Z", arg);
+			    "2026-11-23T03:00:00Z, or a date such as 2026-11-23",
+			    arg);
 		o->now_set = true;
 		break;
 	case 'o':
@@ -247,6 +370,14 @@ parse_option(int c, const char *arg, struct options *o)
 			return usage_error("--timeout '%s': use 1 to 604800 "
 			    "seconds", arg);
 		o->run.timeout_s = n;
+		break;
+	case OPT_CREATE_ONLY:
+	case OPT_PRUNE_ONLY:
+		if (o->run.plan_mode != PLAN_MODE_ALL)
+			return usage_error("--create-only and --prune-only "
+			    "cannot be used together");
+		o->run.plan_mode = c == OPT_CREATE_ONLY ?
+		    PLAN_MODE_CREATE_ONLY : PLAN_MODE_PRUNE_ONLY;
 		break;
 	case OPT_LOOKUP:
 		if ((n = number(arg, 1, 3600)) < 0)
@@ -296,6 +427,8 @@ main(int argc, char *argv[])
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "lookup-timeout", required_argument, NULL, OPT_LOOKUP },
+		{ "create-only", no_argument, NULL, OPT_CREATE_ONLY },
+		{ "prune-only", no_argument, NULL, OPT_PRUNE_ONLY },
 		{ "api-rate-scale", required_argument, NULL, OPT_RATE },
 		{ "lock-file", required_argument, NULL, OPT_LOCK },
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
@@ -310,6 +443,9 @@ main(int argc, char *argv[])
 	struct options o = { 0 };
 	const struct command *cmd = &commands[0];
 	struct policy_set *set;
+	FILE *diag = stderr;
+	char *problems = NULL;
+	size_t nproblems = 0;
 	char **paths;
 	int c, rc, npaths;
 
@@ -349,8 +485,24 @@ main(int argc, char *argv[])
 		} else if (looks_like_path(paths[0])) {
 			cmd = &commands[0]; /* "ec2backup -n prod.cfg" */
 		} else {
+			const char *names[8], *near;
+			size_t n = 0;
+			for (const struct command *k = commands;
+			    k->name != NULL; k++)
+				names[n++] = k->name;
+			if ((near = text_nearest(paths[0], names, n)) != NULL)
+				return usage_error("unknown command '%s' (did you "
+				    "mean '%s'?)", paths[0], near);
 			return usage_error("unknown command '%s'", paths[0]);
 		}
+	}
+	if (cmd->kind == CMD_HELP) {
+		usage(stdout);
+		return close_stdout(EXIT_OK);
+	}
+	if (cmd->kind == CMD_VERSION) {
+		printf("ec2backup %s\n", EC2BACKUP_VERSION);
+		return close_stdout(EXIT_OK);
 	}
 	o.run.mode = o.dry_run && cmd->mode == RUN_APPLY ? RUN_PLAN :
 	    cmd->mode;
@@ -359,6 +511,7 @@ main(int argc, char *argv[])
 		    "needs --dry-run (or the plan command)");
 	if (!o.now_set)
 		o.run.now = (int64_t)time(NULL);
+	o.run.now_given = o.now_set;
 	if (o.syslog)
 		log_use_syslog(true);
 	o.run.progress = o.run.mode == RUN_APPLY && !o.syslog &&
@@ -366,22 +519,36 @@ main(int argc, char *argv[])
 	o.run.colour = colour_wanted(STDOUT_FILENO);
 	log_use_colour(colour_wanted(STDERR_FILENO));
 
-	/* Every policy is loaded and checked before anything is done. */
-	set = policy_load_all(paths, (size_t)npaths, stderr);
+	/* Every policy is loaded and checked before anything is done.  For
+	 * JSON the problems are kept too, and still shown on stderr. */
+	if (o.run.json) {
+		log_keep(true);
+		if ((diag = open_memstream(&problems, &nproblems)) == NULL)
+			diag = stderr;
+	}
+	set = policy_load_all(paths, (size_t)npaths, diag);
+	if (diag != stderr) {
+		fclose(diag);
+		fputs(problems, stderr);
+	}
 	if (set == NULL) {
 		log_error("out of memory");
-		return EXIT_USAGE;
-	}
-	if (!cmd->ec2) {
-		rc = cmd_check(set);
+		rc = EXIT_USAGE;
+	} else if (cmd->kind == CMD_CHECK) {
+		rc = o.run.json ? cmd_check_json(set, problems) :
+		    cmd_check(set);
 	} else if (set->nerrors > 0) {
 		log_error("%zu %s in the policies; nothing was done (see "
 		    "'ec2backup check')", set->nerrors,
 		    plural(set->nerrors, "error", "errors"));
 		rc = EXIT_USAGE;
+		if (o.run.json)
+			json_failure(rc, problems);
 	} else {
 		rc = run_command(set, &o.run);
 	}
 	policy_set_free(set);
+	free(problems);
+	log_kept_free();
 	return close_stdout(rc);
 }

@@ -38,6 +38,7 @@ enum plan_why {
 	WHY_CREATE_FAILED,         /* today's (snap) is in error */
 	WHY_SKIP_PENDING,          /* snap is pending */
 	WHY_SKIP_TODAY,            /* snap is today's */
+	WHY_SKIP_PRUNE_ONLY,       /* --prune-only: nothing is created */
 	WHY_RULES,                 /* kept by keep or retain (rank) */
 	WHY_NEWEST,                /* the newest completed */
 	WHY_PENDING,               /* pending, no rule keeps it */
@@ -63,7 +64,8 @@ enum {
 	F_HELD_GONE = 1 << 1,      /* held: the volume no longer exists */
 	F_HELD_INCOMPLETE = 1 << 2,/* held: the listing is incomplete */
 	F_HELD_MAX = 1 << 3,       /* held: max_deletes exceeded */
-	F_HELD_UNCHECKED = 1 << 4  /* held: existence not known */
+	F_HELD_UNCHECKED = 1 << 4, /* held: existence not known */
+	F_HELD_MODE = 1 << 5       /* held: --create-only */
 };
 
 struct plan_rec {
@@ -93,12 +95,11 @@ struct plan_pol {
 	size_t ndeletes;           /* planned before max_deletes applied */
 	char date[TZ_DATE_MAX];
 	char name_tag[PLAN_NAME_TAG_MAX];
-	struct plan_tag *tags;
-	size_t ntags;
 };
 
 struct plan {
 	int64_t now;
+	enum plan_mode mode;
 	struct plan_rec *recs;
 	size_t nrecs, caprecs;
 	struct plan_vol *vols;
@@ -148,14 +149,18 @@ plan_free(struct plan *p)
 {
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->npols; i++) {
-		free(p->pols[i]->tags);
+	for (size_t i = 0; i < p->npols; i++)
 		free(p->pols[i]);
-	}
 	free(p->pols);
 	free(p->vols);
 	free(p->recs);
 	free(p);
+}
+
+void
+plan_set_mode(struct plan *p, enum plan_mode mode)
+{
+	p->mode = mode;
 }
 
 int64_t
@@ -441,6 +446,9 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 		else if (today != NULL)
 			plan_push(p, volx, PLAN_SKIP, WHY_SKIP_TODAY, today,
 			    pol->today);
+		else if (iv->complete && p->mode == PLAN_MODE_PRUNE_ONLY)
+			plan_push(p, volx, PLAN_SKIP, WHY_SKIP_PRUNE_ONLY, NULL,
+			    pol->today);
 		else if (iv->complete)
 			creating = true;
 		/* Incomplete: today's snapshot may be on a page not read,
@@ -499,6 +507,8 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			why = WHY_NEWEST;
 		else if (hold != 0)
 			flags = hold;
+		else if (p->mode == PLAN_MODE_CREATE_ONLY)
+			flags = F_HELD_MODE;
 		else {
 			kind = PLAN_DELETE;
 			if (creating && c->kept_alone)
@@ -510,36 +520,6 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 		r->flags = flags;
 		memcpy(r->rank, c->rank, sizeof(r->rank));
 	}
-}
-
-/* The tags of the policy's creates, built once for all its volumes. */
-static int
-plan_make_tags(struct plan_pol *pol)
-{
-	const struct policy *policy = pol->policy;
-	bool named = false;
-	size_t n = 0;
-
-	for (size_t i = 0; i < policy->nsnapshot_tags; i++)
-		if (strcmp(policy->snapshot_tags[i].key, "Name") == 0)
-			named = true;
-	pol->tags = calloc(3 + policy->nsnapshot_tags, sizeof(*pol->tags));
-	if (pol->tags == NULL)
-		return -1;
-	pol->tags[n++] = (struct plan_tag){ INV_TAG_OWNER, policy->name };
-	pol->tags[n++] = (struct plan_tag){ INV_TAG_DATE, pol->date };
-	if (!named)
-		pol->tags[n++] = (struct plan_tag){ "Name", pol->name_tag };
-	for (size_t i = 0; i < policy->nsnapshot_tags; i++) {
-		const struct policy_tag *t = &policy->snapshot_tags[i];
-		/* Ownership and date are the tool's; never overridden. */
-		if (strcmp(t->key, INV_TAG_OWNER) == 0 ||
-		    strcmp(t->key, INV_TAG_DATE) == 0)
-			continue;
-		pol->tags[n++] = (struct plan_tag){ t->key, t->value };
-	}
-	pol->ntags = n;
-	return 0;
 }
 
 static bool
@@ -671,8 +651,6 @@ plan_add_policy(struct plan *p, const struct policy *policy,
 	tz_format_date(pol->today, pol->date);
 	snprintf(pol->name_tag, sizeof(pol->name_tag), "ec2backup %s %s",
 	    policy->name, pol->date);
-	if (plan_make_tags(pol) == -1)
-		goto fail;
 	/* Every snapshot once; per volume a create or skip and up to two
 	 * warnings; one policy warning: once this is reserved nothing can
 	 * fail. */
@@ -690,8 +668,6 @@ plan_add_policy(struct plan *p, const struct policy *policy,
 	free(cand);
 	return 0;
 fail:
-	if (pol != NULL)
-		free(pol->tags);
 	free(pol);
 	free(cand);
 	free(order);
@@ -789,6 +765,8 @@ plan_why_expired(struct plan_buf *b, const struct plan_rec *r,
 	else if (r->flags & F_HELD_MAX)
 		plan_buf_add(b, "held (max_deletes=%ld exceeded): ",
 		    policy->max_deletes);
+	else if (r->flags & F_HELD_MODE)
+		plan_buf_add(b, "held (--create-only): ");
 	plan_buf_add(b, "beyond keep=%d (%lu%s newest)", v->keep,
 	    (unsigned long)r->pos, plan_ordinal(r->pos));
 	for (int k = 0; k < 4; k++) {
@@ -830,6 +808,10 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 		break;
 	case WHY_SKIP_TODAY:
 		plan_buf_add(&b, "today's snapshot %s exists", r->snap->id);
+		break;
+	case WHY_SKIP_PRUNE_ONLY:
+		plan_buf_add(&b, "no snapshot for today, but --prune-only "
+		    "creates none");
 		break;
 	case WHY_RULES:
 		plan_why_rules(&b, r);
@@ -937,19 +919,69 @@ plan_action_advice(const struct plan *p, size_t i)
 
 /* --- creates --- */
 
-const struct plan_tag *
-plan_create_tags(const struct plan *p, size_t i, size_t *ntags)
+/* The value of tag key among the volume's, or NULL. */
+static const char *
+plan_volume_tag(const struct inv_volume *v, const char *key)
+{
+	for (size_t i = 0; i < v->ntags; i++)
+		if (strcmp(v->tags[i].key, key) == 0)
+			return v->tags[i].value;
+	return NULL;
+}
+
+static bool
+plan_has_tag(const struct policy *policy, const char *key)
+{
+	for (size_t i = 0; i < policy->nsnapshot_tags; i++)
+		if (strcmp(policy->snapshot_tags[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+size_t
+plan_create_tags(const struct plan *p, size_t i, struct plan_tag *out,
+    size_t max)
 {
 	const struct plan_rec *r = &p->recs[i];
+	const struct plan_vol *v;
 	const struct plan_pol *pol;
+	const struct policy *policy;
+	const char *name;
+	size_t n = 0;
 
-	if (r->kind != PLAN_CREATE) {
-		*ntags = 0;
-		return NULL;
+	if (r->kind != PLAN_CREATE || max < 3)
+		return 0;
+	v = &p->vols[r->vol];
+	pol = p->pols[v->pol];
+	policy = pol->policy;
+	out[n++] = (struct plan_tag){ INV_TAG_OWNER, policy->name };
+	out[n++] = (struct plan_tag){ INV_TAG_DATE, pol->date };
+	/* Name: the policy's snapshot_tags, else the volume's when copied,
+	 * else ec2backup's own. */
+	if (!plan_has_tag(policy, "Name")) {
+		name = NULL;
+		for (size_t k = 0; k < policy->ncopy_tags && name == NULL; k++)
+			if (strcmp(policy->copy_tags[k], "Name") == 0)
+				name = plan_volume_tag(v->volume, "Name");
+		out[n++] = (struct plan_tag){ "Name", name != NULL ? name :
+		    pol->name_tag };
 	}
-	pol = p->pols[p->vols[r->vol].pol];
-	*ntags = pol->ntags;
-	return pol->tags;
+	for (size_t k = 0; k < policy->ncopy_tags && n < max; k++) {
+		const char *key = policy->copy_tags[k];
+		const char *value = plan_volume_tag(v->volume, key);
+		if (value != NULL && strcmp(key, "Name") != 0 &&
+		    !plan_has_tag(policy, key))
+			out[n++] = (struct plan_tag){ key, value };
+	}
+	for (size_t k = 0; k < policy->nsnapshot_tags && n < max; k++) {
+		const struct policy_tag *t = &policy->snapshot_tags[k];
+		/* Ownership and date are the tool's; never overridden. */
+		if (strcmp(t->key, INV_TAG_OWNER) == 0 ||
+		    strcmp(t->key, INV_TAG_DATE) == 0)
+			continue;
+		out[n++] = (struct plan_tag){ t->key, t->value };
+	}
+	return n;
 }
 
 int

@@ -44,6 +44,7 @@
 
 #define PLAN_REASON_MAX 256        /* bytes of a formatted reason */
 #define PLAN_DESCRIPTION_MAX 256   /* EC2 allows 255 bytes */
+#define PLAN_TAGS_MAX 50           /* EC2's limit of tags a resource */
 
 struct plan;
 
@@ -95,6 +96,14 @@ struct plan_tag {
 	const char *value;
 };
 
+/* What a run may do: both (the default), or one of them, for split
+ * schedules and for catching up. */
+enum plan_mode {
+	PLAN_MODE_ALL,
+	PLAN_MODE_CREATE_ONLY,     /* deletions are held */
+	PLAN_MODE_PRUNE_ONLY       /* no creates; deletions as if none */
+};
+
 /*
  * Starts an empty plan for a run at now (UTC seconds).  Returns NULL when
  * out of memory.  The caller frees the plan with plan_free.
@@ -114,6 +123,9 @@ struct plan *plan_new(int64_t now);
  */
 int plan_add_policy(struct plan *plan, const struct policy *policy,
     const struct tz *zone, const struct plan_input *vols, size_t nvols);
+
+/* Sets what the plan may do; call it before plan_add_policy. */
+void plan_set_mode(struct plan *plan, enum plan_mode mode);
 
 /* Frees plan; NULL is allowed. */
 void plan_free(struct plan *plan);
@@ -156,13 +168,16 @@ const char *plan_kind_name(enum plan_kind kind);
 void plan_summary(const struct plan *plan, struct plan_summary *out);
 
 /*
- * The tags for create action i, owned by the plan (and the policy):
- * ec2backup:policy, ec2backup:date, Name unless the policy's
- * snapshot_tags set one, then the policy's snapshot_tags.  Stores their
- * number in *ntags; NULL (and 0) when i is not a create.
+ * Writes the tags for create action i into out (at most max, which
+ * PLAN_TAGS_MAX always fits) and returns their number, 0 when i is not a
+ * create: ec2backup:policy, ec2backup:date, Name (from snapshot_tags,
+ * else the volume's when copy_tags names it, else "ec2backup POLICY
+ * DATE"), the volume's tags that copy_tags names, then snapshot_tags
+ * (which win over copied ones).  The strings belong to the plan, the
+ * policy and the inventory.
  */
-const struct plan_tag *plan_create_tags(const struct plan *plan, size_t i,
-    size_t *ntags);
+size_t plan_create_tags(const struct plan *plan, size_t i,
+    struct plan_tag *out, size_t max);
 
 /*
  * Writes the Description for create action i into buf (the input's, else

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "text.h"
 #include "tz.h"
 
 #define POLICY_FILE_MAX (1024 * 1024)
@@ -45,6 +46,7 @@ static const struct setting root_settings[] = {
 	{ "volumes", SET_LIST, 0, 0 },
 	{ "select", SET_GROUP, 0, 0 },
 	{ "snapshot_tags", SET_LIST, 0, 0 },
+	{ "copy_tags", SET_LIST, 0, 0 },
 	{ "adopt", SET_BOOL, 0, 0 },
 	{ "max_deletes", SET_INT, 0, POLICY_MAX_DELETES_MAX },
 	{ NULL, 0, 0, 0 }
@@ -132,52 +134,16 @@ line_of(const config_setting_t *s)
 	return line > 0 ? line : 1;
 }
 
-/* Levenshtein distance, capped: names are short. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	size_t row[65];
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag_prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = diag_prev + cost;
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag_prev = up;
-		}
-	}
-	return row[lb];
-}
-
 /* The known name nearest to name, if it is near enough to be a typo. */
 static const char *
 suggest(const struct setting *table, const char *name)
 {
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX;
+	const char *names[16];
+	size_t n = 0;
 
-	for (const struct setting *s = table; s->name != NULL; s++) {
-		size_t d = edit_distance(name, s->name);
-		if (d < best_d) {
-			best_d = d;
-			best = s->name;
-		}
-	}
-	/* Two edits catch transpositions and a missing letter without
-	 * suggesting "keep" for every four-letter word. */
-	return best_d <= 2 && best_d < strlen(name) ? best : NULL;
+	for (const struct setting *s = table; s->name != NULL && n < 16; s++)
+		names[n++] = s->name;
+	return text_nearest(name, names, n);
 }
 
 static const char *
@@ -614,6 +580,9 @@ policy_free(struct policy *p)
 		free(p->snapshot_tags[i].value);
 	}
 	free(p->snapshot_tags);
+	for (size_t i = 0; i < p->ncopy_tags; i++)
+		free(p->copy_tags[i]);
+	free(p->copy_tags);
 	free(p);
 }
 
@@ -778,6 +747,96 @@ scan_numbers(struct loader *ld, const char *text)
 	}
 }
 
+/*
+ * libconfig's @include opens another file, relative to the working
+ * directory, without any of the checks a policy file gets (regular file,
+ * size, credentials); a policy is one file, so it is refused.  Returns
+ * true when the text has one (each reported at its line).
+ */
+static bool
+scan_includes(struct loader *ld, const char *text)
+{
+	bool found = false;
+	int line = 1;
+
+	for (const char *p = text; *p != '\0'; line++) {
+		const char *eol = strchr(p, '\n');
+		p += strspn(p, " \t\r");
+		if (strncmp(p, "@include", 8) == 0) {
+			error_at(ld, line, "@include is not supported: put "
+			    "everything of a policy in its file, one policy "
+			    "per file");
+			found = true;
+		}
+		if (eol == NULL)
+			break;
+		p = eol + 1;
+	}
+	return found;
+}
+
+/*
+ * copy_tags: volume tag keys written on the snapshots too.  They share
+ * EC2's 50 tags with snapshot_tags and ec2backup's own three.  Returns
+ * false only when out of memory.
+ */
+static bool
+read_copy_tags(struct loader *ld, const config_setting_t *list,
+    struct policy *p)
+{
+	int n = config_setting_length(list);
+
+	if (n == 0)
+		return true;
+	if ((size_t)n + p->nsnapshot_tags > POLICY_SNAPSHOT_TAGS_MAX) {
+		error_at(ld, line_of(list), "copy_tags and snapshot_tags add up "
+		    "to %zu tags; at most %d (EC2 allows 50 tags and ec2backup "
+		    "writes 3)", (size_t)n + p->nsnapshot_tags,
+		    POLICY_SNAPSHOT_TAGS_MAX);
+		return true;
+	}
+	if ((p->copy_tags = calloc((size_t)n, sizeof(*p->copy_tags))) == NULL)
+		return false;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, i);
+		int line = line_of(e);
+		const char *key = config_setting_type(e) == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(e) : NULL;
+		long klen = key != NULL ? utf8_length(key) : -1;
+		bool twice = false;
+
+		if (key == NULL) {
+			error_at(ld, line, "each entry of copy_tags must be a "
+			    "tag key in quotes, such as \"Name\"");
+			continue;
+		}
+		if (klen < 1 || klen > POLICY_TAG_KEY_MAX || has_control(key)) {
+			error_at(ld, line, "'%s' in copy_tags is not a tag key "
+			    "(1 to %d characters)", klen < 0 ? "?" : key,
+			    POLICY_TAG_KEY_MAX);
+			continue;
+		}
+		if (strncmp(key, "aws:", 4) == 0 ||
+		    strncmp(key, "ec2backup:", 10) == 0) {
+			error_at(ld, line, "'%s' in copy_tags cannot be copied: "
+			    "keys starting with 'aws:' or 'ec2backup:' are "
+			    "written by AWS and ec2backup only", key);
+			continue;
+		}
+		for (size_t j = 0; j < p->ncopy_tags && !twice; j++)
+			twice = strcmp(p->copy_tags[j], key) == 0;
+		if (twice) {
+			error_at(ld, line, "'%s' appears twice in copy_tags",
+			    key);
+			continue;
+		}
+		if ((p->copy_tags[p->ncopy_tags] = strdup(key)) == NULL)
+			return false;
+		p->ncopy_tags++;
+	}
+	return true;
+}
+
 /* Reads a whole regular file of bounded size; the caller frees it. */
 static char *
 read_file(struct loader *ld, mode_t *mode)
@@ -853,6 +912,8 @@ load_file(struct loader *ld)
 	scan_secrets(ld, text, mode);
 	scan_numbers(ld, text);
 	config_init(&cfg);
+	if (scan_includes(ld, text))
+		goto done;
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
 		const char *msg = config_error_text(&cfg);
 		/* libconfig's words: "syntax error", "duplicate setting
@@ -951,6 +1012,11 @@ load_file(struct loader *ld)
 		    ld->errors == errors_before)
 			goto oom;
 	}
+
+	if ((s = config_setting_get_member(root, "copy_tags")) != NULL &&
+	    has_type(s, SET_LIST) && !read_copy_tags(ld, s, p) &&
+	    ld->errors == errors_before)
+		goto oom;
 
 	if (config_setting_get_member(root, "volumes") == NULL &&
 	    config_setting_get_member(root, "select") == NULL)

@@ -61,6 +61,8 @@ struct policy {
 	size_t nselect_tags;
 	struct policy_tag *snapshot_tags;
 	size_t nsnapshot_tags;
+	char **copy_tags;  /* volume tag keys written on new snapshots */
+	size_t ncopy_tags;
 };
 
 /* Every policy of one run, in command-line order (directories sorted). */

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "log.h"
 #include "text.h"
 
 #include <json.h>
@@ -155,7 +156,7 @@ static int
 report_write(FILE *out, struct json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(obj,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    REPORT_JSON_FLAGS);
 
 	return s != NULL && fputs(s, out) != EOF ? 0 : -1;
 }
@@ -210,7 +211,7 @@ report_summary(const struct plan *plan)
 }
 
 int
-report_plan_json(FILE *out, const struct plan *plan)
+report_plan_json_members(FILE *out, const struct plan *plan)
 {
 	size_t n = plan_nactions(plan);
 	struct json_object *obj = NULL;
@@ -220,7 +221,7 @@ report_plan_json(FILE *out, const struct plan *plan)
 	tz_format_time(plan_now(plan), iso);
 	if ((obj = json_object_new_string(iso)) == NULL)
 		goto fail;
-	fputs("{\"now\":", out);
+	fputs("\"now\":", out);
 	if (report_write(out, obj) == -1)
 		goto fail;
 	json_object_put(obj);
@@ -239,10 +240,56 @@ report_plan_json(FILE *out, const struct plan *plan)
 	fputs("\n],\"summary\":", out);
 	if (report_write(out, obj) == -1)
 		goto fail;
-	fputs("}\n", out);
 	if (fflush(out) != EOF && !ferror(out))
 		rc = 0;
 fail:
 	json_object_put(obj);
 	return rc;
+}
+
+int
+report_plan_json(FILE *out, const struct plan *plan)
+{
+	fputc('{', out);
+	if (report_plan_json_members(out, plan) != 0)
+		return -1;
+	fputs("}\n", out);
+	return fflush(out) == EOF || ferror(out) ? -1 : 0;
+}
+
+/* "key":["line", ...] for the warnings or errors the log kept. */
+static int
+report_kept(FILE *out, const char *key, enum log_level level)
+{
+	size_t n, dropped;
+	const char *const *lines = log_kept(level, &n, &dropped);
+	struct json_object *arr = json_object_new_array();
+	int rc = -1;
+
+	if (arr == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (json_object_array_add(arr, json_object_new_string(
+		    lines[i])) != 0)
+			goto fail;
+	if (dropped > 0 && json_object_array_add(arr, json_object_new_string(
+	    "(more not shown)")) != 0)
+		goto fail;
+	fprintf(out, "\"%s\":", key);
+	rc = report_write(out, arr);
+fail:
+	json_object_put(arr);
+	return rc;
+}
+
+int
+report_json_status(FILE *out, int status)
+{
+	fprintf(out, "\"status\":%d,", status);
+	if (report_kept(out, "warnings", LOG_LEVEL_WARNING) != 0)
+		return -1;
+	fputc(',', out);
+	if (report_kept(out, "errors", LOG_LEVEL_ERROR) != 0)
+		return -1;
+	return fflush(out) == EOF || ferror(out) ? -1 : 0;
 }

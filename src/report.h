@@ -14,6 +14,10 @@
 
 #include "plan.h"
 
+/* json-c's output flags for every document: compact, '/' as it is. */
+#define REPORT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | \
+	JSON_C_TO_STRING_NOSLASHESCAPE)
+
 /*
  * Writes plan to out as aligned columns (policy, volume, action,
  * snapshot, date, reason; "-" where there is none), then a line such as
@@ -33,5 +37,16 @@ int report_plan_text(FILE *out, const struct plan *plan, bool colour);
  * returns 0, or -1 when writing failed or memory ran out.
  */
 int report_plan_json(FILE *out, const struct plan *plan);
+
+/* The same members without the braces, for a larger document. */
+int report_plan_json_members(FILE *out, const struct plan *plan);
+
+/*
+ * The members every JSON document of a command ends with:
+ * "status": the exit status, "warnings" and "errors": the messages the
+ * log kept (log_keep), as written on standard error.  Flushes out;
+ * returns 0, or -1 when writing failed.
+ */
+int report_json_status(FILE *out, int status);
 
 #endif

@@ -192,6 +192,16 @@ open_clients(struct run *r)
 			log_error("out of memory");
 			return EXIT_PARTIAL;
 		}
+		/* The volume tags some policy copies onto its snapshots. */
+		for (size_t k = 0; k < r->set->npolicies; k++) {
+			const struct policy *p = r->set->policies[k];
+			if (r->ps[k].r == g && inventory_keep_tags(g->inv,
+			    (const char *const *)p->copy_tags, p->ncopy_tags)
+			    != 0) {
+				log_error("out of memory");
+				return EXIT_PARTIAL;
+			}
+		}
 	}
 	return EXIT_OK;
 }
@@ -335,6 +345,46 @@ find_adopters(struct run *r)
 	return 0;
 }
 
+/*
+ * --now before a snapshot that exists plans a past that is gone: today's
+ * snapshot would look like one of the future and the counts would be
+ * wrong.  Refused, naming the newest such snapshot.
+ */
+static int
+check_now(const struct run *r)
+{
+	const struct inv_snapshot *newest = NULL;
+	const struct inv_volume *at = NULL;
+
+	for (size_t gi = 0; gi < r->nregions; gi++) {
+		const struct inventory *inv = r->regions[gi].inv;
+		for (size_t v = 0; v < inventory_nvolumes(inv); v++) {
+			const struct inv_volume *iv = inventory_volume_at(inv,
+			    v);
+			for (size_t k = 0; k < iv->nsnapshots; k++) {
+				const struct inv_snapshot *s =
+				    &iv->snapshots[k];
+				if (s->start > r->o->now && (newest == NULL ||
+				    s->start > newest->start)) {
+					newest = s;
+					at = iv;
+				}
+			}
+		}
+	}
+	if (newest == NULL)
+		return EXIT_OK;
+	{
+		char now[TZ_TIME_MAX], start[TZ_TIME_MAX];
+		tz_format_time(r->o->now, now);
+		tz_format_time(newest->start, start);
+		log_error("--now %s is before %s of %s, which started at %s: "
+		    "plan for a time after the snapshots that exist", now,
+		    newest->id, at->id, start);
+	}
+	return EXIT_USAGE;
+}
+
 /* The volumes of one policy, listed ones first, as planner input. */
 static int
 plan_policy(struct plan *plan, const struct policy_state *s)
@@ -451,6 +501,7 @@ make_plan(struct run *r)
 		plan_free(r->plan);
 		if ((r->plan = plan_new(r->o->now)) == NULL)
 			goto oom;
+		plan_set_mode(r->plan, r->o->plan_mode);
 		for (size_t i = 0; i < r->set->npolicies; i++)
 			if (plan_policy(r->plan, &r->ps[i]) != 0)
 				goto oom;
@@ -577,7 +628,7 @@ result_json(const struct plan *plan, const struct execute_outcome *out,
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(res, "outcomes", list);
-	fputs(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN),
+	fputs(json_object_to_json_string_ext(res, REPORT_JSON_FLAGS),
 	    stdout);
 	json_object_put(res);
 }
@@ -597,9 +648,8 @@ apply(struct run *r)
 		return EXIT_PARTIAL;
 	}
 	if (r->o->json) {
-		fputs(", \"result\": ", stdout);
+		fputs(",\"result\":", stdout);
 		result_json(r->plan, out, &sum);
-		fputs("}\n", stdout);
 	} else if (!quiet(r->o)) {
 		printf("created %zu, deleted %zu, skipped %zu, failed %zu",
 		    sum.created, sum.deleted, sum.skipped, sum.failed);
@@ -739,10 +789,10 @@ list(struct run *r)
 			list_volume(s, s->selected[v], NULL, jvols);
 	}
 	if (jvols != NULL) {
-		json_object *doc = json_object_new_object();
-		json_object_object_add(doc, "volumes", jvols);
-		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
-		json_object_put(doc);
+		fputs("\"volumes\":", stdout);
+		fputs(json_object_to_json_string_ext(jvols,
+		    REPORT_JSON_FLAGS), stdout);
+		json_object_put(jvols);
 	}
 	return volume_problems(r) ? EXIT_PARTIAL : EXIT_OK;
 }
@@ -803,6 +853,7 @@ int
 run_command(const struct policy_set *set, const struct run_options *o)
 {
 	struct run r = { 0 };
+	bool opened = false;
 	int rc;
 
 	r.o = o;
@@ -820,27 +871,39 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	if ((rc = open_clients(&r)) != EXIT_OK ||
 	    (rc = discover(&r)) != EXIT_OK)
 		goto done;
+	if (o->now_given && (rc = check_now(&r)) != EXIT_OK)
+		goto done;
 	if (find_adopters(&r) != 0) {
 		log_error("out of memory");
 		rc = EXIT_PARTIAL;
 		goto done;
 	}
 	if (o->mode == RUN_LIST) {
+		if (o->json) {
+			fputc('{', stdout);
+			opened = true;
+		}
 		rc = list(&r);
 		goto done;
 	}
 	if ((rc = make_plan(&r)) != EXIT_OK)
 		goto done;
 	log_plan_warnings(r.plan);
-	if (o->json && o->mode == RUN_APPLY)
-		fputs("{\"plan\": ", stdout);
+	/* JSON: {"plan": {...}, "result": ...} for run, the plan's members
+	 * for plan; the status and messages end both (done:). */
+	if (o->json) {
+		fputs(o->mode == RUN_APPLY ? "{\"plan\":{" : "{", stdout);
+		opened = true;
+	}
 	/* Quiet (cron): only what needs a person, so no plan in text. */
-	if ((o->json ? report_plan_json(stdout, r.plan) : quiet(o) ? 0 :
-	    report_plan_text(stdout, r.plan, o->colour)) != 0) {
+	if ((o->json ? report_plan_json_members(stdout, r.plan) : quiet(o) ?
+	    0 : report_plan_text(stdout, r.plan, o->colour)) != 0) {
 		log_error("cannot write the plan; nothing was done");
 		rc = EXIT_PARTIAL;
 		goto done;
 	}
+	if (o->json && o->mode == RUN_APPLY)
+		fputc('}', stdout);
 	fflush(stdout);
 	if (o->mode == RUN_PLAN)
 		rc = volume_problems(&r) ? EXIT_PARTIAL : EXIT_OK;
@@ -849,5 +912,15 @@ run_command(const struct policy_set *set, const struct run_options *o)
 done:
 	log_requests(&r);
 	cleanup(&r);
+	if (o->json) {
+		/* Whatever happened, one JSON document: opened above, or
+		 * here when the run stopped before anything was written. */
+		if (!opened)
+			fputc('{', stdout);
+		else
+			fputc(',', stdout);
+		report_json_status(stdout, rc);
+		fputs("}\n", stdout);
+	}
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "plan.h"
 #include "policy.h"
 
 enum run_mode { RUN_APPLY, RUN_PLAN, RUN_LIST };
@@ -21,6 +22,8 @@ struct run_options {
 	enum run_mode mode;
 	bool json;
 	int64_t now;              /* planning time, UTC seconds */
+	bool now_given;           /* --now: refuse a time before snapshots
+				     that exist */
 	const char *region;       /* --region, or NULL */
 	const char *profile;      /* --profile, or NULL */
 	const char *endpoint_url; /* --endpoint-url, or NULL */
@@ -32,6 +35,7 @@ struct run_options {
 	double api_rate_scale;    /* multiplies EC2's refill rates; 0: 1 */
 	bool progress;            /* a progress line on standard error */
 	bool colour;              /* colour the text plan (a terminal) */
+	enum plan_mode plan_mode; /* --create-only, --prune-only */
 };
 
 /* Runs the command for every policy of set; returns the exit status. */

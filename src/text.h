@@ -29,4 +29,11 @@ bool text_plain(const char *s);
  */
 size_t text_escape(const char *s, char *out, size_t len);
 
+/*
+ * Of names[0..n), the one nearest to word if it is near enough to be a
+ * typo of it (at most two edits, fewer than word's length), else NULL.
+ */
+const char *text_nearest(const char *word, const char *const *names,
+    size_t n);
+
 #endif

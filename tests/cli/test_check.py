@@ -138,7 +138,8 @@ class CommandLine(unittest.TestCase):
             (["-j", "0", "plan"], "--jobs '0': use 1 to 64"),
             (["-o", "yaml", "plan"], "--output 'yaml': use text or json"),
             (["--now", "tomorrow", "-n"], "--now 'tomorrow' is not a UTC "
-             "time such as 2026-11-23T03:00:00Z"),
+             "time such as 2026-11-23T03:00:00Z, or a date such as "
+             "2026-11-23"),
             (["--now", "2026-11-23T03:00:00Z", "run"], "--now plans as if "
              "it were another time; it needs --dry-run (or the plan "
              "command)"),

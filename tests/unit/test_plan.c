@@ -1116,7 +1116,7 @@ test_create_tags(void **state)
 	    { k3, v3, 3 } };
 	struct policy pol = make_policy(3);
 	struct plan_input in = { &v, 0, NULL, NULL };
-	const struct plan_tag *t;
+	struct plan_tag t[PLAN_TAGS_MAX];
 	char desc[PLAN_DESCRIPTION_MAX];
 	size_t n;
 	struct plan *p;
@@ -1128,7 +1128,7 @@ test_create_tags(void **state)
 	pol.nsnapshot_tags = 1;
 	assert_int_equal(plan_add_policy(p, &pol, zone("Europe/Helsinki"),
 	    &in, 1), 0);
-	t = plan_create_tags(p, 0, &n);
+	n = plan_create_tags(p, 0, t, PLAN_TAGS_MAX);
 	assert_int_equal(n, 4);
 	assert_string_equal(t[0].key, "ec2backup:policy");
 	assert_string_equal(t[0].value, "prod");
@@ -1149,7 +1149,7 @@ test_create_tags(void **state)
 	p = plan_new(utc("2026-11-17T03:00:00Z"));
 	assert_non_null(p);
 	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
-	t = plan_create_tags(p, 0, &n);
+	n = plan_create_tags(p, 0, t, PLAN_TAGS_MAX);
 	assert_int_equal(n, 4);
 	assert_string_equal(t[0].value, "prod");
 	assert_string_equal(t[2].key, "team");
@@ -1175,10 +1175,52 @@ test_create_tags(void **state)
 	p = plan_new(0);
 	assert_non_null(p);
 	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
-	assert_null(plan_create_tags(p, 0, &n));
-	assert_int_equal(n, 0);
+	assert_int_equal(plan_create_tags(p, 0, t, PLAN_TAGS_MAX), 0);
 	assert_int_equal(plan_create_description(p, 0, desc, sizeof(desc)),
 	    -1);
+	plan_free(p);
+}
+
+/* copy_tags: the volume's tags go on its snapshots; snapshot_tags win. */
+static void
+test_copied_tags(void **state)
+{
+	static char kn[] = "Name", kc[] = "CostCenter", km[] = "Missing",
+	    vc[] = "ops";
+	struct inv_tag vt[3] = { { "Name", "orders db" }, { "CostCenter",
+	    "1234" }, { "Owner", "ann" } };
+	struct inv_volume v = { .id = "vol-0abc", .exists = true,
+	    .complete = true, .tags = vt, .ntags = 3 };
+	char *copy[3] = { kn, kc, km };
+	struct policy_tag st[1] = { { kc, vc, 1 } };
+	struct policy pol = make_policy(3);
+	struct plan_input in = { &v, 0, NULL, NULL };
+	struct plan_tag t[PLAN_TAGS_MAX];
+	struct plan *p;
+	size_t n;
+
+	(void)state;
+	pol.copy_tags = copy;
+	pol.ncopy_tags = 3;
+	p = plan_new(utc("2026-11-17T03:00:00Z"));
+	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
+	n = plan_create_tags(p, 0, t, PLAN_TAGS_MAX);
+	assert_int_equal(n, 4);
+	assert_string_equal(t[2].key, "Name");
+	assert_string_equal(t[2].value, "orders db");
+	assert_string_equal(t[3].key, "CostCenter");
+	assert_string_equal(t[3].value, "1234");
+	plan_free(p);
+
+	pol.snapshot_tags = st;
+	pol.nsnapshot_tags = 1;
+	p = plan_new(utc("2026-11-17T03:00:00Z"));
+	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
+	n = plan_create_tags(p, 0, t, PLAN_TAGS_MAX);
+	assert_int_equal(n, 4);
+	assert_string_equal(t[2].value, "orders db");
+	assert_string_equal(t[3].key, "CostCenter");
+	assert_string_equal(t[3].value, "ops");
 	plan_free(p);
 }
 
@@ -1847,6 +1889,7 @@ main(void)
 		cmocka_unit_test(test_worked_example),
 		cmocka_unit_test(test_api),
 		cmocka_unit_test(test_create_tags),
+		cmocka_unit_test(test_copied_tags),
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_simulation_keep),
 		cmocka_unit_test(test_simulation_retain),
