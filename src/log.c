@@ -172,6 +172,9 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 		keep(level, line);
 	if (level < threshold)
 		return;
+	/* What the program said before comes first, also when both go
+	 * to one pipe (cron, 2>&1). */
+	fflush(stdout);
 	if (progress[0] != '\0')
 		fputs("\r\033[K", stderr);
 	if (colour && tint[level][0] != '\0')
