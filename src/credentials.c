@@ -93,6 +93,21 @@ struct fetched {
 	int64_t expiration;
 };
 
+/* The extra CAs for the container and metadata endpoints, as for EC2. */
+static char extra_ca[PATH_BUF];
+
+void
+credentials_set_ca_bundle(const char *path)
+{
+	snprintf(extra_ca, sizeof(extra_ca), "%s", path != NULL ? path : "");
+}
+
+static const char *
+ca_bundle(void)
+{
+	return extra_ca[0] != '\0' ? extra_ca : NULL;
+}
+
 /* A variable's value, or NULL when it is unset or empty. */
 static const char *
 env(const char *name)
@@ -1328,8 +1343,8 @@ container_fetch(const char *url, struct fetched *f, char *err, size_t errlen)
 		bool again;
 
 		if (http_fetch("GET", url, headers, nheaders,
-		    CONTAINER_TIMEOUT_MS, CREDENTIALS_DOC_MAX, &body, &status,
-		    why, sizeof(why)) != 0) {
+		    CONTAINER_TIMEOUT_MS, CREDENTIALS_DOC_MAX, ca_bundle(),
+		    &body, &status, why, sizeof(why)) != 0) {
 			again = true;
 		} else if (status == 200) {
 			break;
@@ -1481,7 +1496,8 @@ imds_token(struct imds *m, char *err, size_t errlen)
 		int64_t started = http_now_ms();
 
 		if (http_fetch("PUT", url, headers, 1, m->timeout_ms,
-		    IMDS_TOKEN_MAX, &body, &status, why, sizeof(why)) != 0) {
+		    IMDS_TOKEN_MAX, ca_bundle(), &body, &status, why,
+		    sizeof(why)) != 0) {
 			log_debug("instance metadata service: PUT %s: %s", url,
 			    why);
 			if (attempt < m->attempts)
@@ -1572,7 +1588,8 @@ imds_get(struct imds *m, const char *path, char **body, int *status,
 			headers[nheaders++] = line;
 		}
 		rc = http_fetch("GET", url, headers, nheaders, m->timeout_ms,
-		    CREDENTIALS_DOC_MAX, body, status, why, sizeof(why));
+		    CREDENTIALS_DOC_MAX, ca_bundle(), body, status, why,
+		    sizeof(why));
 		sigv4_secret_free(line);
 		if (rc != 0) {
 			log_debug("instance metadata service: GET %s: %s", url,

@@ -37,6 +37,13 @@
 struct credentials;
 
 /*
+ * Trusts the CAs in path (or, with NULL, none) besides the system's for
+ * every later request to the container and instance metadata endpoints,
+ * as --ca-bundle and AWS_CA_BUNDLE do for EC2.  The path is copied.
+ */
+void credentials_set_ca_bundle(const char *path);
+
+/*
  * Finds credentials.  profile is the --profile argument or NULL; when it
  * is given the environment's keys are skipped (as the AWS CLI does),
  * otherwise the profile is AWS_PROFILE, else AWS_DEFAULT_PROFILE, else

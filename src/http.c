@@ -469,8 +469,8 @@ fetch_write(char *data, size_t size, size_t n, void *arg)
 
 int
 http_fetch(const char *method, const char *url, const char *const *headers,
-    size_t nheaders, long timeout_ms, size_t max, char **body, int *status,
-    char *err, size_t errlen)
+    size_t nheaders, long timeout_ms, size_t max, const char *ca_bundle,
+    char **body, int *status, char *err, size_t errlen)
 {
 	struct fetch_buf b = { NULL, 0, max, false };
 	struct curl_slist *list = NULL;
@@ -489,7 +489,8 @@ http_fetch(const char *method, const char *url, const char *const *headers,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	common_options(e, "ec2backup", NULL, timeout_ms, timeout_ms, errbuf);
+	common_options(e, "ec2backup", ca_bundle, timeout_ms, timeout_ms,
+	    errbuf);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
 	set_method(e, method, "", 0);

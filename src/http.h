@@ -97,13 +97,15 @@ int64_t http_now_ms(void);
 
 /*
  * A single blocking request for small documents (instance metadata,
- * container credentials).  Stores up to max bytes of body in *body (NUL
+ * container credentials), trusting ca_bundle (or NULL) besides the
+ * system's CAs.  Stores up to max bytes of body in *body (NUL
  * terminated; the caller frees it, wiping it first when it may hold a
  * secret) and the status in *status.  Returns 0, or -1 with a reason in
  * err on a transport error.
  */
 int http_fetch(const char *method, const char *url,
     const char *const *headers, size_t nheaders, long timeout_ms,
-    size_t max, char **body, int *status, char *err, size_t errlen);
+    size_t max, const char *ca_bundle, char **body, int *status, char *err,
+    size_t errlen);
 
 #endif

@@ -121,6 +121,14 @@ open_clients(struct run *r)
 	struct ec2_config cfg = { 0 };
 	int rc;
 
+	if (o->ca_bundle != NULL)
+		snprintf(ca, sizeof(ca), "%s", o->ca_bundle);
+	else if (credentials_ca_bundle(o->profile, ca, sizeof(ca), err,
+	    sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	credentials_set_ca_bundle(ca[0] != '\0' ? ca : NULL);
 	/* No core file may hold the secrets about to be read. */
 	if (secure_no_core_dumps() != 0)
 		log_warning("cannot turn core dumps off; a crash could write "
@@ -159,13 +167,6 @@ open_clients(struct run *r)
 		s->r = region_for(r, region, endpoint);
 		log_debug("policy %s: region %s, endpoint %s", p->name, region,
 		    endpoint);
-	}
-	if (o->ca_bundle != NULL)
-		snprintf(ca, sizeof(ca), "%s", o->ca_bundle);
-	else if (credentials_ca_bundle(o->profile, ca, sizeof(ca), err,
-	    sizeof(err)) < 0) {
-		log_error("%s", err);
-		return EXIT_USAGE;
 	}
 	cfg.credentials = credentials_get;
 	cfg.credentials_arg = r->creds;

@@ -445,3 +445,63 @@ class Modes(RunTest):
         self.assertEqual(tags["vol-0000000b"]["Name"],
                          "ec2backup prod 2026-03-01")
         self.assertNotIn("CostCenter", tags["vol-0000000b"])
+
+
+class CaBundle(RunTest):
+    """AWS_CA_BUNDLE is trusted for the container credentials endpoint as
+    for EC2: an https endpoint whose certificate only the bundle vouches
+    for."""
+
+    def test_container_endpoint_over_tls(self):
+        import http.server
+        import ssl
+        import threading
+        import urllib.request
+        cert = os.path.join(self.dir, "ca.pem")
+        key = os.path.join(self.dir, "key.pem")
+        r = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+             "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        upstream = self.sim.url + "/_container/v2/credentials/task-1"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with urllib.request.urlopen(upstream, timeout=30) as u:
+                    body = u.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        self.sim.seed(volumes=[{"id": "vol-0000000a"}])
+        path = self.policy('keep = 2;\nvolumes = ( { id = "vol-0000000a"; '
+                           '} );\n')
+        full_uri = "https://127.0.0.1:%d/creds" % srv.server_address[1]
+        for bundle, want in ((cert, 0), (None, 3)):
+            cmd, env = self.command("plan", path)
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                env.pop(k, None)
+            env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=full_uri,
+                       HOME=self.dir)
+            if bundle:
+                env["AWS_CA_BUNDLE"] = bundle
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, want, r.stderr)
+            if want:
+                self.assertIn("certificate", r.stderr)
