@@ -92,16 +92,22 @@ struct loader {
 #define FMT(a, b)
 #endif
 
+/* One line per problem, whatever the file holds: what the message quotes
+ * from it (a name with a newline, say) is escaped. */
 static void
 vdiag(struct loader *ld, int line, const char *kind, const char *fmt,
     va_list ap)
 {
+	char msg[1024], safe[sizeof(msg) * TEXT_ESCAPE_GROWTH];
+	char path[PATH_MAX * TEXT_ESCAPE_GROWTH];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_escape(msg, safe, sizeof(safe));
+	text_escape(ld->path, path, sizeof(path));
 	if (line > 0)
-		fprintf(ld->diag, "%s:%d: %s: ", ld->path, line, kind);
+		fprintf(ld->diag, "%s:%d: %s: %s\n", path, line, kind, safe);
 	else
-		fprintf(ld->diag, "%s: %s: ", ld->path, kind);
-	vfprintf(ld->diag, fmt, ap);
-	fputc('\n', ld->diag);
+		fprintf(ld->diag, "%s: %s: %s\n", path, kind, safe);
 }
 
 static void FMT(3, 4)

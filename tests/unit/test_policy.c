@@ -55,6 +55,18 @@ static const struct bad_case bad_cases[] = {
 	{ "keep too large",
 	  "keep = 1001;\nvolumes = ( { id = \"" VOL "\"; } );\n",
 	  "FILE:1: error: 'keep' is 1001; it must be 1 to 1000\n" },
+	/* libconfig exits the process when it includes a directory; an
+	 * @include is refused before libconfig reads the text. */
+	{ "an @include of a directory",
+	  "@include \".\"\nkeep = 1;\nvolumes = ( { id = \"" VOL "\"; } );\n",
+	  "FILE:1: error: @include is not supported: put everything of a "
+	  "policy in its file, one policy per file\n" },
+	/* One line per problem, whatever a quoted value holds. */
+	{ "a newline in a quoted value",
+	  "name = \"a\\nb: error: forged\";\nkeep = 1;\n"
+	  "volumes = ( { id = \"" VOL "\"; } );\n",
+	  "FILE:1: error: policy name 'a\\nb: error: forged' is not valid (1 "
+	  "to 64 of A-Z a-z 0-9 _ . -)\n" },
 	/* libconfig 1.5 would read these as 1 and 0. */
 	{ "keep of 2^32 + 1",
 	  "keep = 4294967297;\nvolumes = ( { id = \"" VOL "\"; } );\n",
