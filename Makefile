@@ -209,7 +209,14 @@ $(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c build/fuzz/libec2backup.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer,$(FUZZ_SAN) \
 		-o $@ $< build/fuzz/libec2backup.a $(LDFLAGS) $(PKG_LIBS) -lm
 
-fuzz: $(FUZZ_BIN)
+# clang and libFuzzer's runtime, installed like the other packages.
+FUZZ_DEBS = clang libclang-rt-14-dev
+
+fuzz: deps
+	@$(MAKE) --no-print-directory DEBS="$(FUZZ_DEBS)" deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_BIN)
 	@for t in $(FUZZ_BIN); do \
 	    name=$${t##*/}; mkdir -p build/fuzz/corpus/$$name; \
 	    cp -n tests/fuzz/corpus/$$name/* build/fuzz/corpus/$$name/; \
