@@ -22,6 +22,7 @@
 #include <libxml/xmlversion.h>
 
 #include "ec2xml.h"
+#include "text.h"
 #include "inventory.h"
 
 static_assert(EC2XML_ID_MAX <= INV_ID_MAX, "ids must fit struct inv_snapshot");
@@ -328,54 +329,6 @@ is_id_char(unsigned char c)
 }
 
 /*
- * Decodes one UTF-8 sequence at s[0..len); returns its length and stores
- * the code point, or returns 0 when the sequence is invalid or incomplete.
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	} else if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
-	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/* Characters that could break a log line or hide what follows them. */
-static bool
-is_unsafe(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
-	    cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069);
-}
-
-/*
  * Copies at most srclen bytes of src into dst (dstsize bytes) for one log
  * line: unsafe characters and whitespace runs become one space, the ends
  * are trimmed, invalid bytes become '?', a sequence cut by truncation is
@@ -394,7 +347,7 @@ clean_copy(char *dst, size_t dstsize, const char *src, size_t srclen,
 	assert(dstsize > sizeof ELLIPSIS);
 	room = dstsize - sizeof ELLIPSIS;
 	while (i < srclen) {
-		n = utf8_decode(s + i, srclen - i, &cp);
+		n = text_utf8_decode(s + i, srclen - i, &cp);
 		if (n == 0 && cut && srclen - i < 4)
 			break;         /* the tail of a cut sequence */
 		if (n == 0) {
@@ -407,7 +360,7 @@ clean_copy(char *dst, size_t dstsize, const char *src, size_t srclen,
 			outlen = n;
 		}
 		i += n;
-		if (is_unsafe(cp) || cp == ' ') {
+		if (text_unsafe(cp) || cp == ' ') {
 			space = o > 0;
 			continue;
 		}

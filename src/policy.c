@@ -273,48 +273,6 @@ get_int(const config_setting_t *group, const char *name, long dflt)
 	return (long)config_setting_get_int64(m);
 }
 
-/* Counts UTF-8 code points; -1 when s is not valid UTF-8. */
-static long
-utf8_length(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	long n = 0;
-
-	while (*p != '\0') {
-		int extra;
-		uint32_t cp;
-
-		if (*p < 0x80) {
-			extra = 0;
-			cp = *p;
-		} else if ((*p & 0xE0) == 0xC0) {
-			extra = 1;
-			cp = *p & 0x1F;
-		} else if ((*p & 0xF0) == 0xE0) {
-			extra = 2;
-			cp = *p & 0x0F;
-		} else if ((*p & 0xF8) == 0xF0) {
-			extra = 3;
-			cp = *p & 0x07;
-		} else {
-			return -1;
-		}
-		p++;
-		for (int i = 0; i < extra; i++, p++) {
-			if ((*p & 0xC0) != 0x80)
-				return -1;
-			cp = (cp << 6) | (*p & 0x3F);
-		}
-		/* Overlong forms, surrogates and values past U+10FFFF. */
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return -1;
-		n++;
-	}
-	return n;
-}
-
 static bool
 has_control(const char *s)
 {
@@ -430,8 +388,8 @@ read_tags(struct loader *ld, const config_setting_t *list, const char *what,
 			ok = false;
 			continue;
 		}
-		klen = utf8_length(key);
-		vlen = utf8_length(value);
+		klen = text_utf8_length(key);
+		vlen = text_utf8_length(value);
 		if (klen < 0 || vlen < 0) {
 			error_at(ld, line, "tag '%s' in %s is not valid UTF-8",
 			    klen < 0 ? "?" : key, what);
@@ -546,7 +504,7 @@ read_volumes(struct loader *ld, const config_setting_t *list,
 		if (id == NULL)
 			continue;
 		desc = get_string(g, "description");
-		if (desc != NULL && (utf8_length(desc) < 0 ||
+		if (desc != NULL && (text_utf8_length(desc) < 0 ||
 		    has_control(desc) || strlen(desc) > POLICY_DESCRIPTION_MAX)) {
 			error_at(ld, line, "description of volume %s must be "
 			    "printable UTF-8 of at most %d bytes", id,
@@ -808,7 +766,7 @@ read_copy_tags(struct loader *ld, const config_setting_t *list,
 		int line = line_of(e);
 		const char *key = config_setting_type(e) == CONFIG_TYPE_STRING ?
 		    config_setting_get_string(e) : NULL;
-		long klen = key != NULL ? utf8_length(key) : -1;
+		long klen = key != NULL ? text_utf8_length(key) : -1;
 		bool twice = false;
 
 		if (key == NULL) {

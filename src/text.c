@@ -9,13 +9,14 @@
 
 #include "text.h"
 
-/* Length of the valid UTF-8 sequence at s and its code point, or 0. */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
+size_t
+text_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	uint32_t c;
 	size_t n;
 
+	if (len == 0)
+		return 0;
 	if (s[0] < 0x80) {
 		*cp = s[0];
 		return 1;
@@ -32,6 +33,8 @@ utf8_decode(const unsigned char *s, uint32_t *cp)
 	} else {
 		return 0;
 	}
+	if (n > len)
+		return 0;
 	for (size_t i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -44,26 +47,46 @@ utf8_decode(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
-/* Characters that move or hide text: controls and bidi formatting. */
-static bool
-unsafe(uint32_t c)
+bool
+text_unsafe(uint32_t c)
 {
 	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
 	    c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
 	    (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029;
 }
 
+long
+text_utf8_length(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+	long n = 0;
+
+	while (len > 0) {
+		uint32_t c;
+		size_t k = text_utf8_decode(p, len, &c);
+		if (k == 0)
+			return -1;
+		p += k;
+		len -= k;
+		n++;
+	}
+	return n;
+}
+
 bool
 text_plain(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
 
-	while (*p != '\0') {
+	while (len > 0) {
 		uint32_t c;
-		size_t n = utf8_decode(p, &c);
-		if (n == 0 || unsafe(c) || c == '\\')
+		size_t n = text_utf8_decode(p, len, &c);
+		if (n == 0 || text_unsafe(c) || c == '\\')
 			return false;
 		p += n;
+		len -= n;
 	}
 	return true;
 }
@@ -72,15 +95,15 @@ size_t
 text_escape(const char *s, char *out, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t w = 0;
+	size_t left = strlen(s), w = 0;
 
 	if (len == 0)
 		return 0;
-	while (*p != '\0') {
+	while (left > 0) {
 		char esc[16];
 		const char *piece = esc;
 		uint32_t c;
-		size_t n = utf8_decode(p, &c), k;
+		size_t n = text_utf8_decode(p, left, &c), k;
 
 		if (n == 0) {
 			snprintf(esc, sizeof(esc), "\\x%02x", *p);
@@ -91,9 +114,9 @@ text_escape(const char *s, char *out, size_t len)
 			piece = "\\t";
 		} else if (c == '\\') {
 			piece = "\\\\";
-		} else if (unsafe(c) && c < 0x80) {
+		} else if (text_unsafe(c) && c < 0x80) {
 			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)c);
-		} else if (unsafe(c)) {
+		} else if (text_unsafe(c)) {
 			snprintf(esc, sizeof(esc), "\\u{%04x}", (unsigned)c);
 		} else {
 			memcpy(esc, p, n);
@@ -105,6 +128,7 @@ text_escape(const char *s, char *out, size_t len)
 		memcpy(out + w, piece, k);
 		w += k;
 		p += n;
+		left -= n;
 	}
 	out[w] = '\0';
 	return w;

@@ -14,10 +14,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The most bytes one input byte can become (\u{NNNN} for a 3-byte
  * character is 8 bytes for 3, \xNN is 4 for 1). */
 #define TEXT_ESCAPE_GROWTH 4
+
+/*
+ * Decodes one UTF-8 sequence at s[0..len), strictly (no overlong forms,
+ * surrogates or values past U+10FFFF): returns its length and stores the
+ * code point, or returns 0 when the sequence is invalid or incomplete.
+ */
+size_t text_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+
+/* The number of code points of s, or -1 when s is not valid UTF-8. */
+long text_utf8_length(const char *s);
+
+/* Characters that could break a line or hide what follows them: C0 and
+ * C1 controls, DEL, bidi controls, line and paragraph separators. */
+bool text_unsafe(uint32_t cp);
 
 /* True when s prints as it is. */
 bool text_plain(const char *s);
