@@ -395,7 +395,14 @@ class Admin:
                 raise ValueError("'resources' limits the 'actions' being revoked")
             resources = _ids(body, "resources")
         for name in actions:
-            perms.revoke(name, resources)
+            if "require_tags" in body:
+                keys = body["require_tags"]
+                if not isinstance(keys, list) or not all(
+                        isinstance(k, str) for k in keys):
+                    raise ValueError("'require_tags' is a list of tag keys")
+                perms.require_tags(name, keys)
+            else:
+                perms.revoke(name, resources)
         restore = body.get("restore", [])
         if restore == "all":
             perms.clear()

@@ -492,6 +492,7 @@ class Permissions:
         self._lock = threading.Lock()
         self._whole = set()
         self._some = {}        # action -> ids it is refused on
+        self._needs = {}       # action -> tag keys the request must carry
 
     def revoke(self, action, resources=None):
         with self._lock:
@@ -501,29 +502,45 @@ class Permissions:
             elif action not in self._whole:
                 self._some.setdefault(action, set()).update(resources)
 
+    def require_tags(self, action, keys):
+        """Allow `action` only when the request tags the new resource with
+        every key (an IAM condition on aws:RequestTag/KEY)."""
+        with self._lock:
+            self._needs[action] = set(keys)
+
     def restore(self, action):
         with self._lock:
             self._whole.discard(action)
             self._some.pop(action, None)
+            self._needs.pop(action, None)
 
     def clear(self):
         with self._lock:
             self._whole.clear()
             self._some.clear()
+            self._needs.clear()
 
-    def refuses(self, action, resources=()):
-        """Whether a call of `action` naming `resources` is refused: the
-        action is revoked, or one of the ids is."""
+    def refuses(self, action, resources=(), tags=None):
+        """Whether a call of `action` naming `resources` (and tagging what
+        it makes with `tags`, a list of keys) is refused: the action is
+        revoked, one of the ids is, or a required tag is missing."""
         with self._lock:
             if action in self._whole:
+                return True
+            needs = self._needs.get(action)
+            if needs and not needs <= set(tags or ()):
                 return True
             ids = self._some.get(action)
             return bool(ids) and any(r in ids for r in resources)
 
     def dump(self):
         with self._lock:
-            return {"revoked": sorted(self._whole),
-                    "resources": {a: sorted(ids) for a, ids in sorted(self._some.items())}}
+            out = {"revoked": sorted(self._whole),
+                   "resources": {a: sorted(ids) for a, ids in sorted(self._some.items())}}
+            if self._needs:
+                out["require_tags"] = {a: sorted(k) for a, k in
+                                       sorted(self._needs.items())}
+            return out
 
 
 # -- request log and counters ---------------------------------------------

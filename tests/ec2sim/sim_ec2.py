@@ -474,10 +474,11 @@ class Ec2Api:
         params.check_known(action)
         return handler(params, ctx)
 
-    def _authorize(self, action, dry_run, resources=()):
-        """Refuse a revoked action, or one naming a revoked resource id,
-        whether DryRun or not; then answer a DryRun."""
-        if self.sim.permissions.refuses(action, resources):
+    def _authorize(self, action, dry_run, resources=(), tags=None):
+        """Refuse a revoked action, or one naming a revoked resource id, or
+        one without a tag the rules require, whether DryRun or not; then
+        answer a DryRun."""
+        if self.sim.permissions.refuses(action, resources, tags):
             raise Ec2Error(
                 "UnauthorizedOperation",
                 "You are not authorized to perform this operation. Encoded "
@@ -710,7 +711,7 @@ class Ec2Api:
         dry = p.dry_run()
         if tags:
             self._authorize("CreateTags", False)
-        self._authorize("CreateSnapshot", dry, (vid,))
+        self._authorize("CreateSnapshot", dry, (vid,), [k for k, _ in tags])
         store = self.store
         now = ctx.now
         with store.lock:

@@ -343,6 +343,13 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        """The Date header tells the emulator's time, as EC2's tells
+        EC2's: a client compares it with its own clock."""
+        if timestamp is None:
+            timestamp = self.server.sim.clock.now()
+        return super().date_time_string(timestamp)
+
     def setup(self):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

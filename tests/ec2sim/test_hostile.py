@@ -474,6 +474,30 @@ class ResourceRefusals(EmulatorTestCase):
         self.assertEqual(self.admin("faults")["rules"][0]["resources"], [SNAP11])
 
 
+class RequiredTags(EmulatorTestCase):
+    """An IAM condition on request tags: CreateSnapshot allowed only with
+    the ec2backup:policy tag, DryRun or not."""
+
+    def test_create_needs_the_tag(self):
+        self.seed(volumes=[{"id": VOL1}])
+        out = self.admin("revoke", {"actions": ["CreateSnapshot"],
+                                    "require_tags": ["ec2backup:policy"]})
+        self.assertEqual(out["require_tags"],
+                         {"CreateSnapshot": ["ec2backup:policy"]})
+        bare = [("VolumeId", VOL1), ("DryRun", "true")]
+        tagged = bare + [("TagSpecification.1.ResourceType", "snapshot"),
+                         ("TagSpecification.1.Tag.1.Key", "ec2backup:policy"),
+                         ("TagSpecification.1.Tag.1.Value", "prod")]
+        self.assertEqual(self.ec2("CreateSnapshot", bare).code,
+                         "UnauthorizedOperation")
+        self.assertEqual(self.ec2("CreateSnapshot", tagged).code,
+                         "DryRunOperation")
+        self.admin("revoke", {"restore": ["CreateSnapshot"]})
+        self.assertEqual(self.ec2("CreateSnapshot", bare).code,
+                         "DryRunOperation")
+        self.assertNotIn("require_tags", self.admin("revoke"))
+
+
 class DelayedVisibility(EmulatorTestCase):
     def setUp(self):
         super().setUp()
