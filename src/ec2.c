@@ -148,6 +148,8 @@ struct ec2 {
 	size_t pending;        /* calls queued or in flight */
 	uint64_t rng;
 	bool answered;         /* some attempt got an HTTP answer */
+	bool dated;            /* skew holds a measurement */
+	int64_t skew;          /* local clock minus EC2's Date, seconds */
 	char fatal[600];
 	struct ec2_stats stats;
 	void (*progress)(void *, enum ec2_action, size_t);
@@ -650,6 +652,10 @@ on_done(void *arg, const struct http_response *r)
 	ec2->stats.bytes += r->bytes;
 	if (r->status > 0)
 		ec2->answered = true;
+	if (r->server_date > 0) {
+		ec2->dated = true;
+		ec2->skew = (int64_t)time(NULL) - r->server_date;
+	}
 	if (!r->aborted && r->transport_error == 0)
 		parsed = ec2xml_finish(c->parser) == 0;
 
@@ -690,9 +696,15 @@ on_done(void *arg, const struct http_response *r)
 			    retry(ec2, c, false, false, 0))
 				return;
 		} else if (code_in(code, auth_codes) && !skew_fatal(ec2, r)) {
-			set_fatal(ec2, "EC2 refused the credentials from %s: %s",
+			/* A request signed for one region and sent to another
+			 * region's endpoint reads like a bad signature. */
+			bool region = strstr(c->error.message, "region") != NULL;
+			set_fatal(ec2, "EC2 refused the credentials from %s: %s%s",
 			    ec2->source,
-			    ec2_error_text(&c->error, text, sizeof(text)));
+			    ec2_error_text(&c->error, text, sizeof(text)), region ?
+			    "; the endpoint expects another region than the "
+			    "requests are signed for: check --region, the "
+			    "policy's region and AWS_REGION" : "");
 		}
 		finish_call(ec2, c, OUT_ERROR);
 		return;
@@ -1183,6 +1195,9 @@ ec2_check_volumes(struct ec2 *ec2, struct inventory *inv,
 			iv->exists = false;
 			iv->unchecked = true;
 		}
+		/* Once the client has stopped, the run says why. */
+		if (ec2->fatal[0] != '\0')
+			continue;
 		log_error("DescribeVolumes: could not check whether %zu "
 		    "volumes (%s, ...) exist: %s; nothing is created or "
 		    "deleted on them this run", jobs[b].n, jobs[b].ids[0],
@@ -1213,10 +1228,12 @@ ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
 	pager_release(&p);
 	free(job.seen);
 	if (!p.ok || job.oom) {
-		log_error("DescribeVolumes: cannot list the volumes tagged "
-		    "%s=%s%s: %s", tags[0].key, tags[0].value, ntags > 1 ?
-		    " (and more tags)" : "", job.oom ? "out of memory" :
-		    ec2_error_text(&p.error, text, sizeof(text)));
+		if (ec2->fatal[0] == '\0')
+			log_error("DescribeVolumes: cannot list the volumes "
+			    "tagged %s=%s%s: %s", tags[0].key, tags[0].value,
+			    ntags > 1 ? " (and more tags)" : "", job.oom ?
+			    "out of memory" : ec2_error_text(&p.error, text,
+			    sizeof(text)));
 		free(job.found);
 		return -1;
 	}
@@ -1364,6 +1381,9 @@ ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 		if (pagers[b].ok && !jobs[b].oom)
 			continue;
 		rc = -1;
+		/* Once the client has stopped, the run says why. */
+		if (ec2->fatal[0] != '\0')
+			continue;
 		log_error("DescribeSnapshots: the listing of %zu volumes (%s, "
 		    "...) is incomplete: %s; nothing is created or deleted on "
 		    "them this run", jobs[b].n, jobs[b].vols[0]->id,
@@ -1457,6 +1477,9 @@ ec2_find_images(struct ec2 *ec2, struct inventory *inv,
 		if (pagers[b].ok && !jobs[b].oom)
 			continue;
 		rc = -1;
+		/* Once the client has stopped, the run says why. */
+		if (ec2->fatal[0] != '\0')
+			continue;
 		log_error("DescribeImages: cannot tell which AMIs use %zu "
 		    "snapshots (%s, ...): %s; they are not deleted this run",
 		    jobs[b].n, jobs[b].snaps[0]->id, jobs[b].oom ?
@@ -1838,6 +1861,85 @@ ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
 	free(ap.waiting);
 	free(ap.next);
 	return failed;
+}
+
+/* --- permissions --- */
+
+int
+ec2_clock_skew(const struct ec2 *ec2, int64_t *skew)
+{
+	if (!ec2->dated)
+		return -1;
+	*skew = ec2->skew;
+	return 0;
+}
+
+static void
+probe_done(struct call *c, enum outcome out)
+{
+	struct ec2_probe *p = c->arg;
+
+	p->error = c->error;
+	if (out == OUT_ERROR && strcmp(c->error.code, "DryRunOperation") == 0)
+		p->result = EC2_ALLOWED;
+	else if (out == OUT_ERROR &&
+	    strcmp(c->error.code, "UnauthorizedOperation") == 0)
+		p->result = EC2_DENIED;
+	else {
+		p->result = EC2_UNKNOWN;
+		if (out == OUT_OK)
+			error_set(&p->error, "NoDryRunAnswer", "EC2 answered as "
+			    "if DryRun were not set", NULL);
+	}
+	call_free(c);
+}
+
+static struct query *
+probe_query(const struct ec2_probe *p)
+{
+	struct query *q;
+	int failed = 0;
+
+	if (p->action == EC2_CREATE_SNAPSHOT) {
+		struct ec2_create cr = { .volume = p->resource, .tags = p->tags,
+		    .ntags = p->ntags };
+		q = create_query(&cr);
+	} else {
+		q = query_new(action_names[p->action], EC2_API_VERSION);
+		if (q != NULL && p->action == EC2_DELETE_SNAPSHOT)
+			failed |= query_add(q, "SnapshotId", p->resource);
+		else if (q != NULL && p->action != EC2_DESCRIBE_VOLUMES)
+			failed |= query_add(q, "Owner.1", "self");
+		if (q != NULL && p->action != EC2_DELETE_SNAPSHOT)
+			failed |= query_add(q, "MaxResults", "5");
+		q = q != NULL ? finish_query(q, failed) : NULL;
+	}
+	if (q != NULL && query_add(q, "DryRun", "true") != 0) {
+		query_free(q);
+		q = NULL;
+	}
+	return q;
+}
+
+void
+ec2_probe(struct ec2 *ec2, struct ec2_probe *probes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct query *q = probe_query(&probes[i]);
+		struct call *c;
+
+		probes[i].result = EC2_UNKNOWN;
+		memset(&probes[i].error, 0, sizeof(probes[i].error));
+		/* A dry run changes nothing: safe to send again. */
+		if (q == NULL || (c = call_new(ec2, probes[i].action, q, true,
+		    probe_done, &probes[i])) == NULL) {
+			error_set(&probes[i].error, "NotAttempted",
+			    "cannot build the request", NULL);
+			continue;
+		}
+		submit(ec2, c);
+	}
+	run_all(ec2);
 }
 
 size_t

@@ -172,6 +172,36 @@ struct ec2_create {
 	struct ec2_error error;
 };
 
+/* A permission tried with DryRun=true: EC2 answers DryRunOperation when
+ * the request would have been allowed, UnauthorizedOperation when not. */
+enum ec2_permission {
+	EC2_ALLOWED,
+	EC2_DENIED,
+	EC2_UNKNOWN               /* another answer: see error */
+};
+
+struct ec2_probe {
+	enum ec2_action action;      /* CreateSnapshot, DeleteSnapshot, or a
+					describe */
+	const char *resource;        /* the volume or snapshot, or NULL */
+	const struct ec2_tag *tags;  /* CreateSnapshot: its tags */
+	size_t ntags;
+	/* Results. */
+	enum ec2_permission result;
+	struct ec2_error error;
+};
+
+/* Sends each probe as its action with DryRun=true, concurrently, and
+ * records what EC2 answered.  Nothing is changed. */
+void ec2_probe(struct ec2 *ec2, struct ec2_probe *probes, size_t n);
+
+/*
+ * How far this machine's clock is from EC2's, from the Date header of the
+ * last answer (local minus EC2's, in seconds).  Returns 0, or -1 when no
+ * answer carried a date yet.
+ */
+int ec2_clock_skew(const struct ec2 *ec2, int64_t *skew);
+
 /* Runs the creates concurrently.  Returns how many failed. */
 size_t ec2_create_snapshots(struct ec2 *ec2, struct ec2_create *creates,
     size_t n);

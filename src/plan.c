@@ -691,6 +691,10 @@ plan_action_get(const struct plan *p, size_t i, struct plan_action *out)
 	out->state = s != NULL ? (enum inv_state)s->state : INV_UNKNOWN;
 	out->needs_create = (r->flags & F_NEEDS_CREATE) != 0;
 	out->create_index = out->needs_create ? v->first : 0;
+	out->held = r->flags & F_HELD_GONE ? "gone" : r->flags &
+	    F_HELD_UNCHECKED ? "unchecked" : r->flags & F_HELD_INCOMPLETE ?
+	    "incomplete" : r->flags & F_HELD_MAX ? "max_deletes" : r->flags &
+	    F_HELD_MODE ? "create_only" : NULL;
 }
 
 /* --- reasons --- */
@@ -938,20 +942,18 @@ plan_has_tag(const struct policy *policy, const char *key)
 	return false;
 }
 
-size_t
-plan_create_tags(const struct plan *p, size_t i, struct plan_tag *out,
-    size_t max)
+/* The tags a snapshot of v made by this plan gets. */
+static size_t
+plan_tags(const struct plan *p, const struct plan_vol *v,
+    struct plan_tag *out, size_t max)
 {
-	const struct plan_rec *r = &p->recs[i];
-	const struct plan_vol *v;
 	const struct plan_pol *pol;
 	const struct policy *policy;
 	const char *name;
 	size_t n = 0;
 
-	if (r->kind != PLAN_CREATE || max < 3)
+	if (max < 3 || v->volume == NULL)
 		return 0;
-	v = &p->vols[r->vol];
 	pol = p->pols[v->pol];
 	policy = pol->policy;
 	out[n++] = (struct plan_tag){ INV_TAG_OWNER, policy->name };
@@ -982,6 +984,29 @@ plan_create_tags(const struct plan *p, size_t i, struct plan_tag *out,
 		out[n++] = (struct plan_tag){ t->key, t->value };
 	}
 	return n;
+}
+
+size_t
+plan_create_tags(const struct plan *p, size_t i, struct plan_tag *out,
+    size_t max)
+{
+	const struct plan_rec *r = &p->recs[i];
+
+	if (r->kind != PLAN_CREATE)
+		return 0;
+	return plan_tags(p, &p->vols[r->vol], out, max);
+}
+
+size_t
+plan_volume_tags(const struct plan *p, const char *policy,
+    const char *volume, struct plan_tag *out, size_t max)
+{
+	for (size_t v = 0; v < p->nvols; v++)
+		if (p->vols[v].volume != NULL &&
+		    strcmp(p->vols[v].volume->id, volume) == 0 &&
+		    strcmp(p->pols[p->vols[v].pol]->policy->name, policy) == 0)
+			return plan_tags(p, &p->vols[v], out, max);
+	return 0;
 }
 
 int

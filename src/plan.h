@@ -84,6 +84,11 @@ struct plan_action {
 	bool needs_create;         /* a delete that must wait for the
 				      create at create_index to succeed */
 	size_t create_index;
+	const char *held;          /* for a deletion held back (a keep):
+				      why, as a metric label ("gone",
+				      "unchecked", "incomplete",
+				      "max_deletes", "create_only"); else
+				      NULL */
 };
 
 struct plan_summary {
@@ -178,6 +183,12 @@ void plan_summary(const struct plan *plan, struct plan_summary *out);
  */
 size_t plan_create_tags(const struct plan *plan, size_t i,
     struct plan_tag *out, size_t max);
+
+/* The same for a snapshot of volume that policy would create, whatever
+ * this plan does with it (for trying the permission); 0 when the plan
+ * has no such volume. */
+size_t plan_volume_tags(const struct plan *plan, const char *policy,
+    const char *volume, struct plan_tag *out, size_t max);
 
 /*
  * Writes the Description for create action i into buf (the input's, else

@@ -29,7 +29,8 @@
 #define POLICY_SNAPSHOT_TAGS_MAX 47 /* EC2 allows 50; we write 3 */
 #define POLICY_MAX_DELETES_MAX 1000000
 
-enum setting_type { SET_STRING, SET_INT, SET_BOOL, SET_GROUP, SET_LIST };
+enum setting_type { SET_STRING, SET_INT, SET_BOOL, SET_GROUP, SET_LIST,
+	SET_STRINGS, SET_DURATION };
 
 struct setting {
 	const char *name;
@@ -46,9 +47,19 @@ static const struct setting root_settings[] = {
 	{ "volumes", SET_LIST, 0, 0 },
 	{ "select", SET_GROUP, 0, 0 },
 	{ "snapshot_tags", SET_LIST, 0, 0 },
-	{ "copy_tags", SET_LIST, 0, 0 },
+	{ "copy_tags", SET_STRINGS, 0, 0 },
 	{ "adopt", SET_BOOL, 0, 0 },
 	{ "max_deletes", SET_INT, 0, POLICY_MAX_DELETES_MAX },
+	{ "monitor", SET_GROUP, 0, 0 },
+	{ "on_success", SET_STRINGS, 0, 0 },
+	{ "on_failure", SET_STRINGS, 0, 0 },
+	{ "hook_timeout", SET_INT, 1, POLICY_HOOK_TIMEOUT_MAX },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting monitor_settings[] = {
+	{ "warn", SET_DURATION, 0, POLICY_DURATION_MAX },
+	{ "crit", SET_DURATION, 0, POLICY_DURATION_MAX },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -161,6 +172,9 @@ type_word(enum setting_type t)
 	case SET_BOOL: return "true or false";
 	case SET_GROUP: return "a group { ... }";
 	case SET_LIST: return "a list ( ... )";
+	case SET_STRINGS: return "a list of strings ( \"...\", ... )";
+	case SET_DURATION: return "a duration such as \"28h\", \"2d\" or "
+	    "\"90m\", or 0";
 	}
 	return "?";
 }
@@ -194,8 +208,50 @@ has_type(const config_setting_t *s, enum setting_type t)
 	/* An empty list and an empty array look alike to a person. */
 	case SET_LIST: return ct == CONFIG_TYPE_LIST ||
 		    (ct == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0);
+	case SET_STRINGS:
+		if (ct != CONFIG_TYPE_LIST && ct != CONFIG_TYPE_ARRAY)
+			return false;
+		for (int i = 0; i < config_setting_length(s); i++)
+			if (config_setting_type(config_setting_get_elem(s, i))
+			    != CONFIG_TYPE_STRING)
+				return false;
+		return true;
+	case SET_DURATION: return ct == CONFIG_TYPE_STRING ||
+		    ct == CONFIG_TYPE_INT || ct == CONFIG_TYPE_INT64;
 	}
 	return false;
+}
+
+/*
+ * A duration: 0 (off), or a whole number with a unit, s m h d ("28h",
+ * "2d", "90m"), at most POLICY_DURATION_MAX seconds.  Returns seconds, or
+ * -1 when it is not one.
+ */
+static long
+get_duration(const config_setting_t *m)
+{
+	const char *s, *units = "smhd";
+	static const long scale[] = { 1, 60, 3600, 86400 };
+	const char *u;
+	long v = 0;
+
+	if (config_setting_type(m) != CONFIG_TYPE_STRING)
+		return config_setting_get_int64(m) == 0 ? 0 : -1;
+	s = config_setting_get_string(m);
+	if (strcmp(s, "0") == 0)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > POLICY_DURATION_MAX)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (s[0] == '\0' || s[1] != '\0' || (u = strchr(units, *s)) == NULL)
+		return -1;
+	if (v > POLICY_DURATION_MAX / scale[u - units])
+		return -1;
+	return v * scale[u - units];
 }
 
 /*
@@ -247,6 +303,12 @@ check_members(struct loader *ld, const config_setting_t *group,
 				    name, v, s->min, s->max);
 				ok = false;
 			}
+		}
+		if (s->type == SET_DURATION && get_duration(m) < 0) {
+			error_at(ld, line_of(m), "'%s' must be %s (at most "
+			    "%ld days)", name, type_word(s->type),
+			    s->max / 86400);
+			ok = false;
 		}
 	}
 	return ok;
@@ -547,6 +609,12 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->ncopy_tags; i++)
 		free(p->copy_tags[i]);
 	free(p->copy_tags);
+	for (char **a = p->on_success; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(p->on_success);
+	for (char **a = p->on_failure; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(p->on_failure);
 	free(p);
 }
 
@@ -801,6 +869,42 @@ read_copy_tags(struct loader *ld, const config_setting_t *list,
 	return true;
 }
 
+/*
+ * on_success, on_failure: a command as an argument list, run without a
+ * shell.  Stores a NULL-terminated copy in *out (NULL when not set).
+ * Returns false only when out of memory.
+ */
+static bool
+read_hook(struct loader *ld, const config_setting_t *root, const char *name,
+    char ***out)
+{
+	config_setting_t *s = config_setting_get_member(root, name);
+	int n;
+
+	*out = NULL;
+	if (s == NULL || !has_type(s, SET_STRINGS))
+		return true;
+	if ((n = config_setting_length(s)) == 0) {
+		error_at(ld, line_of(s), "'%s' is empty; give the program and "
+		    "its arguments, such as ( \"/usr/bin/logger\", \"backup "
+		    "failed\" )", name);
+		return true;
+	}
+	if ((*out = calloc((size_t)n + 1, sizeof(**out))) == NULL)
+		return false;
+	for (int i = 0; i < n; i++) {
+		const char *a = config_setting_get_string(
+		    config_setting_get_elem(s, i));
+		if (((*out)[i] = strdup(a)) == NULL)
+			return false;
+	}
+	if ((*out)[0][0] != '/')
+		error_at(ld, line_of(s), "'%s' must start with the program's "
+		    "absolute path, not '%s' (cron and systemd run with a "
+		    "short PATH)", name, (*out)[0]);
+	return true;
+}
+
 /* Reads a whole regular file of bounded size; the caller frees it. */
 static char *
 read_file(struct loader *ld, mode_t *mode)
@@ -978,8 +1082,30 @@ load_file(struct loader *ld)
 	}
 
 	if ((s = config_setting_get_member(root, "copy_tags")) != NULL &&
-	    has_type(s, SET_LIST) && !read_copy_tags(ld, s, p) &&
+	    has_type(s, SET_STRINGS) && !read_copy_tags(ld, s, p) &&
 	    ld->errors == errors_before)
+		goto oom;
+
+	p->monitor.warn = POLICY_MONITOR_WARN;
+	p->monitor.crit = POLICY_MONITOR_CRIT;
+	if ((s = config_setting_get_member(root, "monitor")) != NULL &&
+	    has_type(s, SET_GROUP) && check_members(ld, s, monitor_settings,
+	    "monitor")) {
+		config_setting_t *m;
+		if ((m = config_setting_get_member(s, "warn")) != NULL)
+			p->monitor.warn = get_duration(m);
+		if ((m = config_setting_get_member(s, "crit")) != NULL)
+			p->monitor.crit = get_duration(m);
+		if (p->monitor.warn > 0 && p->monitor.crit > 0 &&
+		    p->monitor.warn > p->monitor.crit)
+			error_at(ld, line_of(s), "monitor: warn (%lds) is later "
+			    "than crit (%lds); warn should come first",
+			    p->monitor.warn, p->monitor.crit);
+	}
+	p->hook_timeout = (int)get_int(root, "hook_timeout",
+	    POLICY_HOOK_TIMEOUT);
+	if (!read_hook(ld, root, "on_success", &p->on_success) ||
+	    !read_hook(ld, root, "on_failure", &p->on_failure))
 		goto oom;
 
 	if (config_setting_get_member(root, "volumes") == NULL &&
@@ -1248,16 +1374,16 @@ policy_set_nvolumes(const struct policy_set *set)
 const char *const *
 policy_setting_names(void)
 {
-	static const char *names[32];
+	static const char *names[64];
 
 	if (names[0] == NULL) {
 		size_t n = 0;
 		const struct setting *tables[] = { root_settings,
 		    retain_settings, volume_settings, select_settings,
-		    tag_settings };
+		    tag_settings, monitor_settings };
 		for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++)
 			for (const struct setting *s = tables[t];
-			    s->name != NULL && n + 1 < 32; s++)
+			    s->name != NULL && n + 1 < 64; s++)
 				names[n++] = s->name;
 	}
 	return names;

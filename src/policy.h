@@ -22,6 +22,11 @@
 #define POLICY_TAG_VALUE_MAX 256
 #define POLICY_VOLUME_ID_MAX 21 /* "vol-" + 17 hex digits */
 #define POLICY_DEFAULT_DIR "/etc/ec2backup/policies"
+#define POLICY_DURATION_MAX (366L * 86400)
+#define POLICY_MONITOR_WARN (28L * 3600)   /* sanoid's daily defaults */
+#define POLICY_MONITOR_CRIT (32L * 3600)
+#define POLICY_HOOK_TIMEOUT 60
+#define POLICY_HOOK_TIMEOUT_MAX 3600
 
 
 struct policy_tag {
@@ -63,6 +68,14 @@ struct policy {
 	size_t nsnapshot_tags;
 	char **copy_tags;  /* volume tag keys written on new snapshots */
 	size_t ncopy_tags;
+	/* monitor: how old the newest snapshot may be, in seconds; 0: not
+	 * checked. */
+	struct {
+		long warn, crit;
+	} monitor;
+	char **on_success; /* argv, NULL-terminated; NULL when not set */
+	char **on_failure;
+	int hook_timeout;  /* seconds */
 };
 
 /* Every policy of one run, in command-line order (directories sorted). */

@@ -55,6 +55,25 @@ static const struct bad_case bad_cases[] = {
 	{ "keep too large",
 	  "keep = 1001;\nvolumes = ( { id = \"" VOL "\"; } );\n",
 	  "FILE:1: error: 'keep' is 1001; it must be 1 to 1000\n" },
+	{ "a monitor threshold that is not a duration",
+	  "keep = 1;\nvolumes = ( { id = \"" VOL "\"; } );\n"
+	  "monitor = {\n  warn = \"28x\";\n  crit = \"400d\"; };\n",
+	  "FILE:4: error: 'warn' must be a duration such as \"28h\", \"2d\" "
+	  "or \"90m\", or 0 (at most 366 days)\n"
+	  "FILE:5: error: 'crit' must be a duration such as \"28h\", \"2d\" "
+	  "or \"90m\", or 0 (at most 366 days)\n" },
+	{ "monitor warn after crit",
+	  "keep = 1;\nvolumes = ( { id = \"" VOL "\"; } );\n"
+	  "monitor = { warn = \"2d\"; crit = \"36h\"; };\n",
+	  "FILE:3: error: monitor: warn (172800s) is later than crit "
+	  "(129600s); warn should come first\n" },
+	{ "a hook without an absolute path",
+	  "keep = 1;\nvolumes = ( { id = \"" VOL "\"; } );\n"
+	  "on_failure = [ \"mail\", \"root\" ];\non_success = ( );\n",
+	  "FILE:4: error: 'on_success' is empty; give the program and its "
+	  "arguments, such as ( \"/usr/bin/logger\", \"backup failed\" )\n"
+	  "FILE:3: error: 'on_failure' must start with the program's absolute "
+	  "path, not 'mail' (cron and systemd run with a short PATH)\n" },
 	/* libconfig exits the process when it includes a directory; an
 	 * @include is refused before libconfig reads the text. */
 	{ "an @include of a directory",
