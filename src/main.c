@@ -20,6 +20,7 @@
 #include "exitcode.h"
 #include "inventory.h"
 #include "log.h"
+#include "monitor.h"
 #include "policy.h"
 #include "report.h"
 #include "run.h"
@@ -41,6 +42,8 @@ struct options {
 	bool dry_run;
 	bool now_set;
 	bool syslog;
+	char *success_argv[2];     /* --on-success PROGRAM */
+	char *failure_argv[2];
 };
 
 enum command_kind { CMD_EC2, CMD_CHECK, CMD_HELP, CMD_VERSION };
@@ -59,6 +62,11 @@ static const struct command commands[] = {
 	    CMD_EC2, RUN_PLAN },
 	{ "list", "list each volume's snapshots and whether the policy owns "
 	    "them", CMD_EC2, RUN_LIST },
+	{ "monitor", "check that every volume has a fresh snapshot (Nagios "
+	    "plugin)", CMD_EC2, RUN_MONITOR },
+	{ "doctor", "check, changing nothing, that a run would work: "
+	    "credentials,\n           clock, volumes, permissions (DryRun)",
+	    CMD_EC2, RUN_DOCTOR },
 	{ "check", "validate policy files offline, for CI", CMD_CHECK,
 	    RUN_PLAN },
 	{ "help", "show this help", CMD_HELP, RUN_PLAN },
@@ -76,7 +84,7 @@ usage(FILE *out)
 	    "\n"
 	    "Commands:\n");
 	for (const struct command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-6s %s\n", c->name, c->summary);
+		fprintf(out, "  %-8s %s\n", c->name, c->summary);
 	fprintf(out,
 	    "\n"
 	    "POLICY is a policy file or a directory of *.cfg files\n"
@@ -109,13 +117,20 @@ usage(FILE *out)
 	    "  -q, --quiet             warnings and errors only\n"
 	    "  -v, --verbose           debug messages too\n"
 	    "      --syslog            log to syslog (facility daemon) as well\n"
+	    "      --metrics-file PATH write Prometheus metrics there after a "
+	    "run\n"
+	    "      --on-success PROG   run PROG after a run that succeeded\n"
+	    "      --on-failure PROG   run PROG after a run that did not\n"
+	    "      --hook-timeout SECONDS\n"
+	    "                          time limit of those (default 60)\n"
 	    "  -h, --help              show this help and exit\n"
 	    "  -V, --version           show the version and exit\n"
 	    "\n"
-	    "Exit status: 0 success, 1 some actions failed, 2 invalid "
-	    "command line or\npolicy, 3 EC2 unreachable or access refused, "
-	    "4 another run holds the lock.\nSee ec2backup(8) and "
-	    "ec2backup.cfg(5).\n");
+	    "Exit status: 0 done, nothing needs a person; 1 something "
+	    "needs a person;\n2 invalid command line, policy or AWS "
+	    "configuration; 3 EC2 unreachable or\nrefusing the credentials; "
+	    "4 another run holds the lock.  monitor: 0 OK,\n1 WARNING, 2 "
+	    "CRITICAL, 3 UNKNOWN.  See ec2backup(8) and ec2backup.cfg(5).\n");
 }
 
 static int usage_error(const char *fmt, ...) LOG_PRINTF(1, 2);
@@ -323,7 +338,8 @@ parse_now(const char *s, int64_t *out)
 enum {
 	OPT_NOW = 256, OPT_REGION, OPT_PROFILE, OPT_ENDPOINT, OPT_CA,
 	OPT_TIMEOUT, OPT_RATE, OPT_LOCK, OPT_LEVEL, OPT_SYSLOG, OPT_LOOKUP,
-	OPT_CREATE_ONLY, OPT_PRUNE_ONLY
+	OPT_CREATE_ONLY, OPT_PRUNE_ONLY, OPT_METRICS, OPT_ON_SUCCESS,
+	OPT_ON_FAILURE, OPT_HOOK_TIMEOUT
 };
 
 /* Returns EXIT_OK, or a status to exit with at once (-1: help shown). */
@@ -370,6 +386,29 @@ parse_option(int c, const char *arg, struct options *o)
 			return usage_error("--timeout '%s': use 1 to 604800 "
 			    "seconds", arg);
 		o->run.timeout_s = n;
+		break;
+	case OPT_METRICS:
+		o->run.metrics_file = arg;
+		break;
+	case OPT_ON_SUCCESS:
+	case OPT_ON_FAILURE:
+		if (arg[0] != '/')
+			return usage_error("%s '%s': give the program's absolute "
+			    "path", c == OPT_ON_SUCCESS ? "--on-success" :
+			    "--on-failure", arg);
+		if (c == OPT_ON_SUCCESS) {
+			o->success_argv[0] = (char *)arg;
+			o->run.on_success = o->success_argv;
+		} else {
+			o->failure_argv[0] = (char *)arg;
+			o->run.on_failure = o->failure_argv;
+		}
+		break;
+	case OPT_HOOK_TIMEOUT:
+		if ((n = number(arg, 1, POLICY_HOOK_TIMEOUT_MAX)) < 0)
+			return usage_error("--hook-timeout '%s': use 1 to %d "
+			    "seconds", arg, POLICY_HOOK_TIMEOUT_MAX);
+		o->run.hook_timeout_s = (int)n;
 		break;
 	case OPT_CREATE_ONLY:
 	case OPT_PRUNE_ONLY:
@@ -428,6 +467,10 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "lookup-timeout", required_argument, NULL, OPT_LOOKUP },
 		{ "create-only", no_argument, NULL, OPT_CREATE_ONLY },
+		{ "metrics-file", required_argument, NULL, OPT_METRICS },
+		{ "on-success", required_argument, NULL, OPT_ON_SUCCESS },
+		{ "on-failure", required_argument, NULL, OPT_ON_FAILURE },
+		{ "hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT },
 		{ "prune-only", no_argument, NULL, OPT_PRUNE_ONLY },
 		{ "api-rate-scale", required_argument, NULL, OPT_RATE },
 		{ "lock-file", required_argument, NULL, OPT_LOCK },
@@ -454,6 +497,7 @@ main(int argc, char *argv[])
 		log_debug("cannot install the wiping allocators");
 	o.run.jobs = 8;
 	o.run.timeout_s = DEFAULT_TIMEOUT_S;
+	o.run.hook_timeout_s = POLICY_HOOK_TIMEOUT;
 	o.run.lookup_s = DEFAULT_LOOKUP_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":no:j:qvhV", longopts, NULL))
@@ -521,8 +565,11 @@ main(int argc, char *argv[])
 
 	/* Every policy is loaded and checked before anything is done.  For
 	 * JSON the problems are kept too, and still shown on stderr. */
-	if (o.run.json) {
+	/* monitor's UNKNOWN line names the first error. */
+	if (o.run.json || cmd->mode == RUN_MONITOR ||
+	    cmd->mode == RUN_DOCTOR)
 		log_keep(true);
+	if (o.run.json) {
 		if ((diag = open_memstream(&problems, &nproblems)) == NULL)
 			diag = stderr;
 	}
@@ -542,6 +589,13 @@ main(int argc, char *argv[])
 		    "'ec2backup check')", set->nerrors,
 		    plural(set->nerrors, "error", "errors"));
 		rc = EXIT_USAGE;
+		if (cmd->mode == RUN_MONITOR) {
+			rc = MONITOR_UNKNOWN;
+			if (!o.run.json)
+				printf("UNKNOWN: %zu %s in the policies (see "
+				    "'ec2backup check')\n", set->nerrors,
+				    plural(set->nerrors, "error", "errors"));
+		}
 		if (o.run.json)
 			json_failure(rc, problems);
 	} else {

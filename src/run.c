@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "credentials.h"
 #include "ec2.h"
@@ -22,46 +23,17 @@
 #include "inventory.h"
 #include "lock.h"
 #include "log.h"
+#include "monitor.h"
+#include "notify.h"
 #include "plan.h"
 #include "report.h"
 #include "run.h"
+#include "run_private.h"
 #include "secure.h"
 #include "text.h"
 #include "tz.h"
 
-#define ENDPOINT_MAX 512
 #define AMI_ROUNDS 4
-
-struct region {
-	char name[CREDENTIALS_REGION_MAX];
-	char endpoint[ENDPOINT_MAX];
-	struct ec2 *ec2;
-	struct inventory *inv;
-	/* Per inventory volume (by index): the first two policies that
-	 * adopt it, or NULL. */
-	const char *(*adopters)[2];
-};
-
-struct policy_state {
-	const struct policy *p;
-	struct region *r;
-	struct tz *zone;
-	struct inv_volume **selected;
-	size_t nselected;
-	bool select_failed;
-};
-
-struct run {
-	const struct run_options *o;
-	const struct policy_set *set;
-	struct credentials *creds;
-	struct region *regions;
-	size_t nregions;
-	struct policy_state *ps;
-	struct plan *plan;
-	int lock_fd;
-	bool images_unknown;      /* a DescribeImages answer was missing */
-};
 
 static bool
 quiet(const struct run_options *o)
@@ -386,18 +358,18 @@ check_now(const struct run *r)
 	return EXIT_USAGE;
 }
 
-/* The volumes of one policy, listed ones first, as planner input. */
-static int
-plan_policy(struct plan *plan, const struct policy_state *s)
+/* The volumes of one policy, listed ones first, as planner input (the
+ * caller frees it), or NULL when out of memory. */
+struct plan_input *
+run_policy_inputs(const struct policy_state *s, size_t *nout)
 {
 	const struct policy *p = s->p;
 	size_t n = 0;
 	struct plan_input *in = calloc(p->nvolumes + s->nselected + 1,
 	    sizeof(*in));
-	int rc;
 
 	if (in == NULL)
-		return -1;
+		return NULL;
 	for (size_t v = 0; v < p->nvolumes; v++) {
 		in[n].volume = inventory_find(s->r->inv, p->volumes[v].id);
 		in[n].keep = p->volumes[v].keep;
@@ -414,9 +386,58 @@ plan_policy(struct plan *plan, const struct policy_state *s)
 	}
 	for (size_t i = 0; i < n; i++)
 		in[i].shared_adopt = shared_adopter(s, in[i].volume);
-	rc = plan_add_policy(plan, p, s->zone, in, n);
+	*nout = n;
+	return in;
+}
+
+static int
+plan_policy(struct plan *plan, const struct policy_state *s)
+{
+	size_t n;
+	struct plan_input *in = run_policy_inputs(s, &n);
+	int rc;
+
+	if (in == NULL)
+		return -1;
+	rc = plan_add_policy(plan, s->p, s->zone, in, n);
 	free(in);
 	return rc;
+}
+
+/*
+ * monitor: the plan (without asking DescribeImages: a check made every
+ * few minutes stays light), judged per volume.  Prints the Nagios text
+ * or the JSON members; returns the monitoring state, which is the exit
+ * status.
+ */
+static int
+monitor(struct run *r)
+{
+	struct monitor *m = monitor_new(r->o->now);
+	enum monitor_state state;
+
+	if (m == NULL)
+		goto oom;
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		size_t n;
+		struct plan_input *in = run_policy_inputs(&r->ps[i], &n);
+		int rc = in != NULL ? monitor_add_policy(m, r->ps[i].p, r->plan,
+		    in, n) : -1;
+		free(in);
+		if (rc != 0)
+			goto oom;
+	}
+	state = monitor_state(m);
+	if (r->o->json)
+		monitor_json_members(stdout, m);
+	else
+		monitor_text(stdout, m);
+	monitor_free(m);
+	return (int)state;
+oom:
+	monitor_free(m);
+	log_error("out of memory");
+	return MONITOR_UNKNOWN;
 }
 
 static struct policy_state *
@@ -506,7 +527,8 @@ make_plan(struct run *r)
 		for (size_t i = 0; i < r->set->npolicies; i++)
 			if (plan_policy(r->plan, &r->ps[i]) != 0)
 				goto oom;
-		if (round == AMI_ROUNDS || !check_images(r))
+		if (round == AMI_ROUNDS || r->o->mode == RUN_MONITOR ||
+		    r->o->mode == RUN_DOCTOR || !check_images(r))
 			return EXIT_OK;
 		for (size_t gi = 0; gi < r->nregions; gi++)
 			if (ec2_fatal(r->regions[gi].ec2) != NULL)
@@ -648,6 +670,8 @@ apply(struct run *r)
 		log_error("out of memory; nothing was done");
 		return EXIT_PARTIAL;
 	}
+	r->out = out;
+	r->sum = sum;
 	if (r->o->json) {
 		fputs(",\"result\":", stdout);
 		result_json(r->plan, out, &sum);
@@ -660,7 +684,6 @@ apply(struct run *r)
 			printf(", %zu kept for a failed create", sum.held);
 		putchar('\n');
 	}
-	free(out);
 	if (sum.fatal) {
 		for (size_t i = 0; i < r->nregions; i++)
 			if (ec2_fatal(r->regions[i].ec2) != NULL)
@@ -831,10 +854,81 @@ log_requests(const struct run *r)
 		    total.bytes);
 }
 
+/* Whether policy i's run succeeded: every action of it done, nothing that
+ * needs a person. */
+static bool
+policy_succeeded(const struct run *r, size_t i)
+{
+	const char *name = r->ps[i].p->name;
+
+	if (r->plan == NULL || r->out == NULL || r->sum.fatal ||
+	    r->images_unknown || r->ps[i].select_failed)
+		return false;
+	for (size_t k = 0; k < plan_nactions(r->plan); k++) {
+		struct plan_action a;
+		plan_action_get(r->plan, k, &a);
+		if (strcmp(a.policy, name) != 0)
+			continue;
+		if (a.kind == PLAN_WARN || r->out[k].status == EXEC_FAILED ||
+		    r->out[k].status == EXEC_HELD)
+			return false;
+	}
+	return true;
+}
+
+/* The metrics file and the hooks, after a run that may change things. */
+static void
+aftermath(struct run *r, int rc)
+{
+	const struct run_options *o = r->o;
+	struct notify_policy *pol = calloc(r->set->npolicies + 1,
+	    sizeof(*pol));
+	struct notify_run nr = { 0 };
+	char err[600];
+
+	if (pol == NULL) {
+		log_error("out of memory: no metrics or hooks");
+		return;
+	}
+	nr.started = r->started;
+	nr.now = r->started;
+	nr.duration = (double)(http_now_ms() - r->started_ms) / 1000.0;
+	nr.status = rc;
+	nr.plan = r->plan;
+	nr.outcomes = r->out;
+	nr.policies = pol;
+	nr.npolicies = r->set->npolicies;
+	for (size_t g = 0; g < r->nregions; g++) {
+		const struct ec2_stats *st;
+		if (r->regions[g].ec2 == NULL)
+			continue;
+		st = ec2_stats(r->regions[g].ec2);
+		for (int a = 0; a < EC2_NACTIONS; a++)
+			nr.stats.calls[a] += st->calls[a];
+		nr.stats.retries += st->retries;
+		nr.stats.throttled += st->throttled;
+	}
+	for (size_t i = 0; i < r->set->npolicies; i++) {
+		pol[i].policy = r->set->policies[i];
+		pol[i].succeeded = policy_succeeded(r, i);
+		if (r->ps[i].r != NULL && r->ps[i].r->inv != NULL &&
+		    r->plan != NULL)
+			pol[i].vols = run_policy_inputs(&r->ps[i], &pol[i].nvols);
+	}
+	if (o->metrics_file != NULL &&
+	    notify_metrics(&nr, o->metrics_file, err, sizeof(err)) != 0)
+		log_error("metrics: %s", err);
+	notify_hooks(&nr, o->on_success, o->on_failure, o->hook_timeout_s);
+	for (size_t i = 0; i < r->set->npolicies; i++)
+		free((void *)pol[i].vols);
+	free(pol);
+}
+
 static void
 cleanup(struct run *r)
 {
 	plan_free(r->plan);
+	free(r->out);
 	for (size_t i = 0; i < r->set->npolicies && r->ps != NULL; i++) {
 		tz_free(r->ps[i].zone);
 		free(r->ps[i].selected);
@@ -854,12 +948,15 @@ int
 run_command(const struct policy_set *set, const struct run_options *o)
 {
 	struct run r = { 0 };
+	bool monitored = false;
 	bool opened = false;
 	int rc;
 
 	r.o = o;
 	r.set = set;
 	r.lock_fd = -1;
+	r.started = (int64_t)time(NULL);
+	r.started_ms = http_now_ms();
 	r.ps = calloc(set->npolicies + 1, sizeof(*r.ps));
 	r.regions = calloc(set->npolicies + 1, sizeof(*r.regions));
 	if (r.ps == NULL || r.regions == NULL) {
@@ -889,6 +986,15 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	}
 	if ((rc = make_plan(&r)) != EXIT_OK)
 		goto done;
+	if (o->mode == RUN_MONITOR || o->mode == RUN_DOCTOR) {
+		if (o->json) {
+			fputc('{', stdout);
+			opened = true;
+		}
+		rc = o->mode == RUN_MONITOR ? monitor(&r) : doctor_report(&r);
+		monitored = true;
+		goto done;
+	}
 	log_plan_warnings(r.plan);
 	/* JSON: {"plan": {...}, "result": ...} for run, the plan's members
 	 * for plan; the status and messages end both (done:). */
@@ -911,8 +1017,33 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	else
 		rc = apply(&r);
 done:
-	log_requests(&r);
+	if (o->mode != RUN_MONITOR && o->mode != RUN_DOCTOR)
+		log_requests(&r);
+	if (o->mode == RUN_APPLY && rc != EXIT_LOCKED)
+		aftermath(&r, rc);
 	cleanup(&r);
+	if (o->mode == RUN_DOCTOR && !monitored) {
+		/* What stopped it is the problem to report. */
+		size_t n;
+		const char *const *errors = log_kept(LOG_LEVEL_ERROR, &n, NULL);
+		for (size_t i = 0; i < n && !o->json; i++)
+			printf("problem  %s\n", errors[i]);
+		rc = EXIT_PARTIAL;
+	}
+	if (o->mode == RUN_MONITOR && !monitored) {
+		/* Nothing could be judged: UNKNOWN, with the first error, on
+		 * standard output where monitoring systems read it. */
+		size_t n;
+		const char *const *errors = log_kept(LOG_LEVEL_ERROR, &n, NULL);
+		rc = MONITOR_UNKNOWN;
+		if (!o->json)
+			printf("UNKNOWN: %s\n", n > 0 ? errors[0] : "the check "
+			    "could not run");
+		else if (!opened) {
+			fputs("{\"state\":\"UNKNOWN\"", stdout);
+			opened = true;
+		}
+	}
 	if (o->json) {
 		/* Whatever happened, one JSON document: opened above, or
 		 * here when the run stopped before anything was written. */

@@ -16,7 +16,7 @@
 #include "plan.h"
 #include "policy.h"
 
-enum run_mode { RUN_APPLY, RUN_PLAN, RUN_LIST };
+enum run_mode { RUN_APPLY, RUN_PLAN, RUN_LIST, RUN_MONITOR, RUN_DOCTOR };
 
 struct run_options {
 	enum run_mode mode;
@@ -36,6 +36,10 @@ struct run_options {
 	bool progress;            /* a progress line on standard error */
 	bool colour;              /* colour the text plan (a terminal) */
 	enum plan_mode plan_mode; /* --create-only, --prune-only */
+	const char *metrics_file; /* --metrics-file, or NULL */
+	char *const *on_success;  /* --on-success: argv, or NULL */
+	char *const *on_failure;
+	int hook_timeout_s;
 };
 
 /* Runs the command for every policy of set; returns the exit status. */
