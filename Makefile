@@ -57,7 +57,7 @@ PRELOAD_BIN := $(patsubst tests/preload/%.c,build/tools/%.so,\
 MAN := docs/ec2backup.8 docs/ec2backup.cfg.5
 
 .PHONY: all check check-run unit unit-san deps install uninstall clean demo \
-	bench bench-plan fuzz tools
+	bench bench-plan fuzz fuzz-run tools soak
 .DELETE_ON_ERROR:
 
 all: ec2backup
@@ -124,7 +124,8 @@ check-run: ec2backup build/san/ec2backup unit unit-san tools
 # Debian packages that building and testing need.
 DEBS = libcurl4-openssl-dev libssl-dev libxml2-dev libconfig-dev \
        libjson-c-dev libcmocka-dev pkg-config python3 python3-botocore \
-       python3-boto3 faketime libfaketime tzdata valgrind man-db
+       python3-boto3 faketime libfaketime tzdata valgrind man-db openssl \
+       prometheus
 
 deps:
 	@command -v dpkg-query >/dev/null || { \

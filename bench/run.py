@@ -74,9 +74,11 @@ FULL = {
     "peer_sizes": [20, 100, 500],
     "shell_budget_s": 300,              # the shell peer only below 5 minutes
     "runs": 3,
+    "s4_volumes": 10000,                # monitor, at EC2's describe rate
+    "s4_per_volume": 7,
 }
 QUICK = dict(FULL, s1_volumes=[20, 200], s2_volumes=200, s2_scale=10.0,
-             peer_sizes=[2, 5], shell_budget_s=15, runs=1)
+             peer_sizes=[2, 5], shell_budget_s=15, runs=1, s4_volumes=500)
 
 
 # -- measuring a child -----------------------------------------------------
@@ -765,6 +767,41 @@ COLUMNS = ("scenario", "tool", "volumes", "snapshots", "wall", "CPU",
            "peak RSS", "API calls", "ratio", "notes")
 
 
+def scenario4(cfg, work, rows, results):
+    """ec2backup monitor over a large fleet, with EC2's describe rate
+    limits on (the emulator's buckets at their documented sizes): how long
+    a Nagios check takes."""
+    nvols, per = cfg["s4_volumes"], cfg["s4_per_volume"]
+    log("scenario 4: monitor, %d volumes x %d snapshots" % (nvols, per))
+    with Sim() as sim:
+        sim.admin("seed", {"generate": {
+            "volumes": nvols, "snapshots_per_volume": per, "id_prefix": "c",
+            "start": -per * 86400, "interval_seconds": 86400,
+            "volume_tags": {TAG[0]: TAG[1]},
+            "snapshot_tags": {"ec2backup:policy": "bench"}}})
+        policy = write_policy(work, "bench", tag_policy(per))
+        lock = os.path.join(work, "lock")
+        cmd = ec2backup_cmd(sim.url, lock, "monitor", policy)
+        runs = []
+        for _ in range(cfg["runs"]):
+            # A fresh bucket each time, as for a check every few minutes.
+            sim.admin("throttle", {"refill": True})
+            errp = os.path.join(work, "monitor.out")
+            with open(errp, "wb") as so:
+                m = measure(cmd, base_env(), so, subprocess.DEVNULL)
+            with open(errp) as f:
+                m["first_line"] = f.readline().split(" | ")[0]
+            runs.append(m)
+    best = min(runs, key=lambda r: r["wall_s"])
+    results["scenario4"] = {"volumes": nvols, "snapshots": nvols * per,
+                            "runs": runs, "wall_s": best["wall_s"],
+                            "cpu_s": best["cpu_s"],
+                            "rss_bytes": best["rss_bytes"]}
+    rows.append(row("4 monitor", "ec2backup monitor", nvols, nvols * per,
+                    best["wall_s"], best["cpu_s"], best["rss_bytes"], "-",
+                    "-", "exit %d: %s" % (best["exit"], best["first_line"])))
+
+
 def row(scenario, tool, volumes, snapshots, wall, cpu, rss, calls, ratio, notes):
     return {"scenario": scenario, "tool": tool, "volumes": volumes,
             "snapshots": snapshots, "wall_s": wall, "cpu_s": cpu,
@@ -956,8 +993,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small sizes: a smoke run of every scenario")
-    p.add_argument("--only", default="1,2,3", metavar="LIST",
-                   help="scenarios to run (default 1,2,3)")
+    p.add_argument("--only", default="1,2,3,4", metavar="LIST",
+                   help="scenarios to run (default 1,2,3,4)")
     p.add_argument("--runs", type=int, help="timed runs per size in scenario 1")
     p.add_argument("--jobs", type=int, default=8,
                    help="ec2backup -j (default 8, its own default)")
@@ -1014,6 +1051,8 @@ def main():
             scenario3(cfg, work, rows, results, args.jobs, results.get("scenario2"))
             failed |= any(not (m["end_state_ok"] and m["same_end_state_as_ec2backup"])
                           for m in results["scenario3"]["runs"])
+        if 4 in only:
+            scenario4(cfg, work, rows, results)
     finally:
         results["machine"]["loadavg_end"] = loadavg()
         results["duration_s"] = time.time() - started

@@ -67,6 +67,6 @@ class Readme(unittest.TestCase):
                            capture_output=True, text=True, timeout=300)
         shown = [line for line in r.stdout.split("\n")
                  if line.startswith("$ AWS_ENDPOINT_URL_EC2=")]
-        self.assertEqual(len(shown), 5)
+        self.assertEqual(len(shown), 7)
         for line in shown:
             self.assertRegex(line, PREFIX)
