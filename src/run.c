@@ -859,10 +859,10 @@ log_requests(const struct run *r)
 static bool
 policy_succeeded(const struct run *r, size_t i)
 {
-	const char *name = r->ps[i].p->name;
+	const char *name = r->set->policies[i]->name;
 
-	if (r->plan == NULL || r->out == NULL || r->sum.fatal ||
-	    r->images_unknown || r->ps[i].select_failed)
+	if (r->plan == NULL || r->out == NULL || r->ps == NULL ||
+	    r->sum.fatal || r->images_unknown || r->ps[i].select_failed)
 		return false;
 	for (size_t k = 0; k < plan_nactions(r->plan); k++) {
 		struct plan_action a;
@@ -898,7 +898,7 @@ aftermath(struct run *r, int rc)
 	nr.outcomes = r->out;
 	nr.policies = pol;
 	nr.npolicies = r->set->npolicies;
-	for (size_t g = 0; g < r->nregions; g++) {
+	for (size_t g = 0; g < r->nregions && r->regions != NULL; g++) {
 		const struct ec2_stats *st;
 		if (r->regions[g].ec2 == NULL)
 			continue;
@@ -911,8 +911,8 @@ aftermath(struct run *r, int rc)
 	for (size_t i = 0; i < r->set->npolicies; i++) {
 		pol[i].policy = r->set->policies[i];
 		pol[i].succeeded = policy_succeeded(r, i);
-		if (r->ps[i].r != NULL && r->ps[i].r->inv != NULL &&
-		    r->plan != NULL)
+		if (r->ps != NULL && r->ps[i].r != NULL &&
+		    r->ps[i].r->inv != NULL && r->plan != NULL)
 			pol[i].vols = run_policy_inputs(&r->ps[i], &pol[i].nvols);
 	}
 	if (o->metrics_file != NULL &&

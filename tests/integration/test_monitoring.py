@@ -426,6 +426,33 @@ class Hooks(RunTest):
         with open(got + ".run") as f:
             self.assertEqual(json.load(f)["policies"][0]["policy"], "prod")
 
+    def test_a_run_stopped_before_planning_still_reports(self):
+        # A run that cannot even start (here: a profile that does not
+        # exist) is the failure monitoring must hear about most.
+        got = os.path.join(self.dir, "got")
+        hook = self.script("fail", 'cat > "%s.$EC2BACKUP_POLICY"; echo '
+                           '"$EC2BACKUP_STATUS" > "%s.status"\n' % (got, got))
+        run = self.script("run", 'cat > "%s.run"\n' % got)
+        metrics = os.path.join(self.dir, "ec2backup.prom")
+        path = self.policy('keep = 2;\nvolumes = ( { id = "vol-0000000a"; '
+                           '} );\non_failure = ( "%s" );\n' % hook)
+        r = self.run_tool("-q", "--profile", "nosuch", "--on-failure", run,
+                          "--metrics-file", metrics, "run", path)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertNotIn("runtime error", r.stderr)
+        with open(got + ".prod") as f:
+            doc = json.load(f)
+        self.assertEqual((doc["policy"], doc["succeeded"], doc["status"]),
+                         ("prod", False, 2))
+        with open(got + ".status") as f:
+            self.assertEqual(f.read(), "2\n")
+        with open(got + ".run") as f:
+            self.assertEqual(json.load(f)["status"], 2)
+        with open(metrics) as f:
+            text = f.read()
+        self.assertIn("\nec2backup_run_exit_status 2\n", text)
+        self.assertNotIn("ec2backup_last_success_timestamp_seconds{", text)
+
     def test_on_failure_and_a_hook_that_hangs(self):
         self.at(START)
         self.seed_history(["vol-0000000a"], 3, START)
