@@ -4,12 +4,24 @@ Each handler takes the parsed JSON body (or the query for GETs) and returns
 a JSON-able object; a ValueError becomes a 400 reply naming the problem.
 """
 
+import re
 import urllib.parse
 
 import sim_xml
 from sim_control import BUCKETS
 from sim_ec2 import ACTIONS, check_tags, Ec2Error
-from sim_store import SNAPSHOT_STATES, merge_tags, parse_time, tags_from
+from sim_store import (ATTACHMENT_STATES, INSTANCE_STATES, SNAPSHOT_STATES,
+                       merge_tags, parse_time, tags_from)
+
+# Fields of a volume made for an instance (its zone is the instance's, and
+# it is attached, so it has no state or attachment fields of its own).
+_INSTANCE_VOLUME_FIELDS = {"id", "size", "type", "encrypted", "create_time",
+                           "tags", "snapshot_id"}
+# Fields of one block device mapping, in a seeded instance or /_sim/attach.
+_MAPPING_FIELDS = {"device", "volume_id", "volume", "delete_on_termination",
+                   "status", "attach_time"}
+# Device names handed out when a mapping names none, after the root device.
+_DATA_DEVICES = ["/dev/sd%s" % c for c in "fghijklmnopqrstuvwxyz"]
 
 
 def _number(obj, name, default=None, minimum=None):
@@ -49,6 +61,9 @@ class Admin:
             ("POST", "complete"): self.complete,
             ("POST", "snapshot"): self.snapshot,
             ("POST", "volume"): self.volume,
+            ("POST", "instance"): self.instance,
+            ("POST", "attach"): self.attach,
+            ("POST", "detach"): self.detach,
             ("GET", "log"): self.log,
             ("GET", "counters"): self.counters,
             ("GET", "state"): self.state,
@@ -94,15 +109,16 @@ class Admin:
         return {"ok": True, "now": sim_xml.iso_ms(self.sim.clock.now())}
 
     def seed(self, body):
-        """Add volumes, snapshots, images and/or a generated fleet."""
+        """Add volumes, snapshots, images, instances and/or a generated
+        fleet."""
         unknown = set(body) - {"volumes", "snapshots", "images", "amis",
-                               "generate", "replace"}
+                               "instances", "generate", "replace"}
         if unknown:
             raise ValueError("unknown seed key(s): %s" % ", ".join(sorted(unknown)))
         sim = self.sim
         store = sim.store
         now = sim.clock.now()
-        out = {"volumes": [], "snapshots": [], "images": []}
+        out = {"volumes": [], "snapshots": [], "images": [], "instances": []}
         with store.lock:
             if body.get("replace"):
                 sim.clear_resources()
@@ -112,6 +128,8 @@ class Admin:
                 out["snapshots"].append(self._snapshot(s, now).id)
             for img in body.get("images", []) + body.get("amis", []):
                 out["images"].append(self._image(img, now).id)
+            for inst in body.get("instances", []):
+                out["instances"].append(self._instance(inst, now).id)
             gen = body.get("generate")
             if gen is not None:
                 out["generated"] = self._generate(gen, now)
@@ -215,6 +233,120 @@ class Admin:
                 "last_volume": vids[-1] if vids else None,
                 "id_prefix": prefix}
 
+    def _instance(self, spec, now):
+        """An instance and its block device mappings, all or nothing."""
+        known = {"id", "state", "type", "availability_zone", "image_id",
+                 "root_device_name", "launch_time", "tags", "reservation_id",
+                 "volumes"}
+        if not isinstance(spec, dict):
+            raise ValueError("an instance is a JSON object")
+        bad = set(spec) - known
+        if bad:
+            raise ValueError("unknown instance field(s): %s" % ", ".join(sorted(bad)))
+        sim = self.sim
+        store = sim.store
+        state = spec.get("state", "running")
+        tags = tags_from(spec.get("tags"))
+        _check_tag_tuple(tags, "instance tags")
+        root = spec.get("root_device_name", "/dev/xvda")
+        mappings = spec.get("volumes")
+        if mappings is None:
+            mappings = [] if state == "terminated" else [{"device": root}]
+        if not isinstance(mappings, list) or not all(isinstance(m, dict) for m in mappings):
+            raise ValueError("'volumes' is a list of objects")
+        if state == "terminated" and mappings:
+            raise ValueError("a terminated instance has no volumes")
+        reservation = spec.get("reservation_id")
+        if reservation is None:
+            reservation = sim.new_id("r", lambda r: False)
+        elif not (isinstance(reservation, str) and
+                  re.match(r"^r-(?:[0-9a-f]{8}|[0-9a-f]{17})$", reservation)):
+            raise ValueError("malformed reservation id %r" % (reservation,))
+        iid = spec.get("id") or sim.new_id("i", lambda i: i in store.instances)
+        launch = parse_time(spec.get("launch_time", -86400 * 30), now)
+        inst = store.add_instance(
+            iid, reservation, state=state, itype=str(spec.get("type", "t3.micro")),
+            az=spec.get("availability_zone"),
+            image_id=spec.get("image_id", "ami-0123456789abcdef0"),
+            root_device=root, launch_time=launch, tags=tags, now=now)
+        made = []
+        try:
+            for m in mappings:
+                self._mapping(inst, m, now, launch, made)
+        except Exception:
+            self._unmake(inst, made)
+            raise
+        return inst
+
+    def _unmake(self, inst, made):
+        """Undo a half-made instance: the volumes made for it go, the
+        others are detached again."""
+        store = self.sim.store
+        for a in list(inst.attachments):
+            vol = store.volumes[a.volume_id]
+            if vol.id in made:
+                store.remove_volume(vol.id)
+            else:
+                store.detach(vol)
+        store.instances.pop(inst.id, None)
+        store.terminated.pop(inst.id, None)
+        inst.deleted = True
+        store.changed()
+
+    def _mapping(self, inst, m, now, default_time, made):
+        """Attach to `inst` the volume one mapping names (`volume_id`) or
+        describes (`volume`: made in the instance's zone, or a default
+        volume when neither is given; its id is added to `made`).
+        Returns the Attachment."""
+        bad = set(m) - _MAPPING_FIELDS
+        if bad:
+            raise ValueError("unknown volume mapping field(s): %s"
+                             % ", ".join(sorted(bad)))
+        store = self.sim.store
+        device = m.get("device") or self._free_device(inst)
+        status = m.get("status", "attached")
+        if status not in ATTACHMENT_STATES:
+            raise ValueError("status is one of %s" % ", ".join(ATTACHMENT_STATES))
+        when = (parse_time(m["attach_time"], now) if "attach_time" in m
+                else default_time)
+        dot = m.get("delete_on_termination", device == inst.root_device)
+        if not isinstance(dot, bool):
+            raise ValueError("delete_on_termination is true or false")
+        if "volume_id" in m:
+            if "volume" in m:
+                raise ValueError("a mapping has 'volume_id' (an existing volume) "
+                                 "or 'volume' (a new one), not both")
+            vol = store.volumes.get(m["volume_id"])
+            if vol is None:
+                raise ValueError("no volume %s" % m["volume_id"])
+            return store.attach(inst, vol, device, status, when, dot)
+        spec = m.get("volume", {})
+        if not isinstance(spec, dict):
+            raise ValueError("'volume' is an object of volume fields")
+        bad = set(spec) - _INSTANCE_VOLUME_FIELDS
+        if bad:
+            raise ValueError("field(s) %s cannot be given for an instance's "
+                             "volume (allowed: %s)" % (", ".join(sorted(bad)),
+                                                       ", ".join(sorted(_INSTANCE_VOLUME_FIELDS))))
+        vol = self._volume(dict(spec, state="available",
+                                availability_zone=inst.az), now)
+        if "create_time" not in spec:
+            vol.create_time = default_time      # made with the instance
+        try:
+            a = store.attach(inst, vol, device, status, when, dot)
+        except ValueError:
+            store.remove_volume(vol.id)
+            raise
+        made.append(vol.id)
+        return a
+
+    @staticmethod
+    def _free_device(inst):
+        for device in [inst.root_device] + _DATA_DEVICES:
+            if inst.attachment(device) is None:
+                return device
+        raise ValueError("instance %s has no free device name left" % inst.id)
+
     def ami(self, body):
         store = self.sim.store
         with store.lock:
@@ -242,33 +374,27 @@ class Admin:
 
     def complete(self, body):
         """Complete pending snapshots (all, or 'ids'); 'fail' puts the listed
-        ones in the error state."""
+        ones in the error state.  A snapshot of a CreateSnapshots set takes
+        the rest of its set along, either way; failing wins."""
         sim = self.sim
         store = sim.store
         now = sim.clock.now()
         done, failed = [], []
         with store.lock:
             sim.tick(now)
-            fail = body.get("fail", [])
+            fail = store.with_set_mates([self._any_snapshot(sid)
+                                         for sid in body.get("fail", [])])
+            failing = {s.id for s in fail}
             ids = body.get("ids")
-            for sid in fail:
-                s = store.snapshots.get(sid) or store.pending.get(sid)
-                if s is None:
-                    raise ValueError("no snapshot %s" % sid)
             if ids is None:
-                targets = [s for s in store.pending.values() if s.id not in fail] \
+                targets = [s for s in store.pending.values() if s.id not in failing] \
                     if not fail or body.get("all") else []
             else:
-                targets = []
-                for sid in ids:
-                    s = store.snapshots.get(sid) or store.pending.get(sid)
-                    if s is None:
-                        raise ValueError("no snapshot %s" % sid)
-                    targets.append(s)
-            for sid in fail:
-                s = store.snapshots.get(sid) or store.pending.get(sid)
+                targets = [s for s in store.with_set_mates(
+                    [self._any_snapshot(sid) for sid in ids]) if s.id not in failing]
+            for s in fail:
                 store.set_state(s, "error", now, body.get("message", ""))
-                failed.append(sid)
+                failed.append(s.id)
             for s in targets:
                 if s.state != "completed":
                     store.set_state(s, "completed", now)
@@ -307,6 +433,14 @@ class Admin:
                                       retagged.get(s.id), now)
             return {"snapshots": [s.dump() for s in snaps]}
 
+    def _any_snapshot(self, sid):
+        """A live snapshot, or a deleted one still in progress."""
+        store = self.sim.store
+        s = store.snapshots.get(sid) or store.pending.get(sid)
+        if s is None:
+            raise ValueError("no snapshot %s" % sid)
+        return s
+
     def _live_snapshot(self, sid):
         s = self.sim.store.snapshots.get(sid)
         if s is None:
@@ -340,6 +474,114 @@ class Admin:
             for vid in ids:
                 store.remove_volume(vid)
         return {"removed": ids}
+
+    # -- instances -----------------------------------------------------
+
+    def instance(self, body):
+        """Change instances in place: their state (termination detaches
+        their volumes and deletes those marked delete-on-termination) and
+        their tags ('untag' drops keys first, then 'tags' adds or
+        overwrites)."""
+        unknown = set(body) - {"ids", "state", "tags", "untag"}
+        if unknown:
+            raise ValueError("unknown instance call field(s): %s"
+                             % ", ".join(sorted(unknown)))
+        sim = self.sim
+        store = sim.store
+        now = sim.clock.now()
+        state = body.get("state")
+        if state is not None and state not in INSTANCE_STATES:
+            raise ValueError("state is one of %s" % ", ".join(INSTANCE_STATES))
+        tags = tags_from(body.get("tags"))
+        untag = body.get("untag", [])
+        if not isinstance(untag, list) or not all(isinstance(k, str) for k in untag):
+            raise ValueError("untag must be a list of tag keys")
+        with store.lock:
+            sim.tick(now)
+            insts = [self._live_instance(iid) for iid in _ids(body, "ids")]
+            for inst in insts:
+                if state not in (None, "terminated") and inst.state == "terminated":
+                    raise ValueError("instance %s is terminated and cannot "
+                                     "change state" % inst.id)
+            retagged = {}
+            if tags or untag:
+                for inst in insts:
+                    kept = tuple((k, v) for k, v in inst.tags if k not in untag)
+                    retagged[inst.id] = merge_tags(kept, tags)
+                    _check_tag_tuple(retagged[inst.id], "tags of %s" % inst.id)
+            for inst in insts:
+                if state is not None:
+                    store.set_instance_state(inst, state, now)
+                if inst.id in retagged:
+                    inst.tags = retagged[inst.id]
+                    store.changed()
+            return {"instances": [inst.dump() for inst in insts]}
+
+    def _live_instance(self, iid):
+        if not isinstance(iid, str) or iid not in self.sim.store.instances:
+            raise ValueError("no instance %s" % (iid,))
+        return self.sim.store.instances[iid]
+
+    def attach(self, body):
+        """Attach a volume (an existing one, or one made for the purpose)
+        to an instance at a device; with the volume already there, only
+        change the attachment's status (attaching -> attached)."""
+        unknown = set(body) - _MAPPING_FIELDS - {"instance_id"}
+        if unknown:
+            raise ValueError("unknown attach field(s): %s" % ", ".join(sorted(unknown)))
+        sim = self.sim
+        store = sim.store
+        now = sim.clock.now()
+        status = body.get("status", "attached")
+        if status not in ("attaching", "attached"):
+            raise ValueError("status is attaching or attached")
+        with store.lock:
+            sim.tick(now)
+            inst = self._live_instance(body["instance_id"])
+            vol = store.volumes.get(body.get("volume_id"))
+            if vol is not None and vol.attachment is not None and \
+                    vol.instance_id == inst.id and \
+                    body.get("device", vol.device) == vol.device:
+                store.set_attachment_status(vol, status)
+                return {"instance": inst.dump(), "volume": vol.dump()}
+            if inst.state in ("shutting-down", "terminated"):
+                raise ValueError("instance %s is %s; nothing can be attached"
+                                 % (inst.id, inst.state))
+            mapping = {k: v for k, v in body.items() if k != "instance_id"}
+            mapping.setdefault("delete_on_termination", False)
+            a = self._mapping(inst, mapping, now, now, [])
+            return {"instance": inst.dump(),
+                    "volume": store.volumes[a.volume_id].dump()}
+
+    def detach(self, body):
+        """Detach a volume: wholly (it is available again, and its
+        instance loses the mapping), or, with 'status', only mark the
+        attachment detaching or detached."""
+        unknown = set(body) - {"volume_id", "status"}
+        if unknown:
+            raise ValueError("unknown detach field(s): %s" % ", ".join(sorted(unknown)))
+        status = body.get("status")
+        if status not in (None, "detaching", "detached"):
+            raise ValueError("status is detaching or detached (or absent: "
+                             "detach wholly)")
+        sim = self.sim
+        store = sim.store
+        with store.lock:
+            sim.tick(sim.clock.now())
+            vol = store.volumes.get(body["volume_id"])
+            if vol is None:
+                raise ValueError("no volume %s" % body["volume_id"])
+            if vol.attachment is None:
+                raise ValueError("volume %s is not attached" % vol.id)
+            inst = store.instances.get(vol.instance_id)
+            if status is None:
+                store.detach(vol)
+            else:
+                store.set_attachment_status(vol, status)
+            out = {"volume": vol.dump()}
+            if inst is not None:
+                out["instance"] = inst.dump()
+            return out
 
     # -- observation -------------------------------------------------
 
@@ -459,7 +701,7 @@ class Admin:
         settable = {"complete_after": float, "imds_v1_disabled": bool,
                     "role_name": str, "max_skew": float,
                     "filter_value_limit": int, "visibility_delay": float,
-                    "page_size": int}
+                    "page_size": int, "terminated_visible_for": float}
         for name, value in body.items():
             if name not in settable:
                 raise ValueError("%s cannot be set (settable: %s)"

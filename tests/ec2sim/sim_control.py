@@ -11,8 +11,8 @@ import random
 import string
 import threading
 
-from sim_store import (IMAGE_STATES, SNAPSHOT_STATES, VOL_ID, VOLUME_STATES,
-                       tags_from)
+from sim_store import (IMAGE_STATES, INSTANCE_STATES, SNAPSHOT_STATES,
+                       VOL_ID, VOLUME_STATES, tags_from)
 
 # EC2 request token buckets (size, refill per second), from the throttling
 # page of the EC2 developer guide.
@@ -20,6 +20,7 @@ BUCKETS = {
     "describe": (100, 20.0),
     "describe-unfiltered": (50, 10.0),
     "CreateSnapshot": (100, 5.0),
+    "CreateSnapshots": (100, 5.0),
     "DeleteSnapshot": (100, 5.0),
     "CreateTags": (100, 10.0),
 }
@@ -180,7 +181,8 @@ WIRE_KINDS = ("internal_error", "unavailable", "throttle", "reset_before",
 # Faults after which the action has not been applied.
 BEFORE_ACTION = ("internal_error", "unavailable", "throttle", "reset_before")
 
-LISTINGS = ("DescribeSnapshots", "DescribeVolumes", "DescribeImages")
+LISTINGS = ("DescribeSnapshots", "DescribeVolumes", "DescribeImages",
+            "DescribeInstances")
 # Faults in what an action answers, with the actions that have them.  The
 # action consults them where they apply (at the deletion, for each page),
 # so that a rule's count is spent only on answers it changed.
@@ -198,10 +200,12 @@ REPEAT_VARIANTS = {
     "DescribeSnapshots": ("identical", "volume_id", "state", "tags"),
     "DescribeVolumes": ("identical", "state", "tags"),
     "DescribeImages": ("identical", "state", "tags"),
+    "DescribeInstances": ("identical", "state", "tags"),
 }
 _STATES = {"DescribeSnapshots": SNAPSHOT_STATES,
            "DescribeVolumes": VOLUME_STATES,
-           "DescribeImages": IMAGE_STATES}
+           "DescribeImages": IMAGE_STATES,
+           "DescribeInstances": tuple(INSTANCE_STATES)}
 CHAIN_ITEMS = ("none", "same")
 
 _WIRE_OPTIONS = {"latency_ms", "jitter_ms", "fraction", "chunked",

@@ -17,7 +17,7 @@ import struct
 import sim_pages
 import sim_sigv4
 import sim_xml
-from sim_store import AMI_ID, SNAP_ID, VOL_ID, merge_tags
+from sim_store import AMI_ID, INSTANCE_ID, SNAP_ID, VOL_ID, merge_tags
 
 API_VERSION = "2016-11-15"
 
@@ -179,6 +179,12 @@ KNOWN = {
                               "IncludeDeprecated", "IncludeDisabled",
                               "MaxResults", "NextToken"),
     "CreateTags": _params(r"ResourceId\.[1-9]\d*", r"Tag\.[1-9]\d*\.(?:Key|Value)"),
+    "DescribeInstances": _params(_FILTER, r"InstanceId\.[1-9]\d*", "MaxResults",
+                                 "NextToken"),
+    "CreateSnapshots": _params(r"InstanceSpecification\.(?:InstanceId|ExcludeBootVolume"
+                               r"|ExcludeDataVolumeId\.[1-9]\d*)",
+                               "Description", "CopyTagsFromSource", "OutpostArn",
+                               "Location", _TAGSPEC),
 }
 
 
@@ -377,10 +383,18 @@ SNAPSHOT_FILTERS = {
     "tag-key": _tag_keys,
 }
 
+
+def _attached(field):
+    """A volume filter on its attachment: nothing when unattached."""
+    return lambda v: (field(v.attachment),) if v.attachment else ()
+
+
 VOLUME_FILTERS = {
-    "attachment.instance-id": lambda v: (v.instance_id,) if v.instance_id else (),
-    "attachment.status": lambda v: ("attached",) if v.instance_id else (),
-    "attachment.device": lambda v: (v.device,) if v.device else (),
+    "attachment.attach-time": _attached(lambda a: sim_xml.iso_ms(a.time)),
+    "attachment.delete-on-termination": _attached(lambda a: _b(a.delete_on_termination)),
+    "attachment.device": _attached(lambda a: a.device),
+    "attachment.instance-id": _attached(lambda a: a.instance_id),
+    "attachment.status": _attached(lambda a: a.status),
     "availability-zone": lambda v: (v.az,),
     "create-time": lambda v: (sim_xml.iso_ms(v.create_time),),
     "encrypted": lambda v: (_b(v.encrypted),),
@@ -402,6 +416,33 @@ IMAGE_FILTERS = {
     "owner-alias": lambda i: (i.alias,) if i.alias else (),
     "owner-id": lambda i: (i.owner,),
     "state": lambda i: (i.state,),
+    "tag-key": _tag_keys,
+}
+
+
+def _mappings(field):
+    """An instance filter on its block device mappings."""
+    return lambda i: [field(a) for a in i.attachments]
+
+
+INSTANCE_FILTERS = {
+    "availability-zone": lambda i: (i.az,),
+    "block-device-mapping.attach-time": _mappings(lambda a: sim_xml.iso_ms(a.time)),
+    "block-device-mapping.delete-on-termination":
+        _mappings(lambda a: _b(a.delete_on_termination)),
+    "block-device-mapping.device-name": _mappings(lambda a: a.device),
+    "block-device-mapping.status": _mappings(lambda a: a.status),
+    "block-device-mapping.volume-id": _mappings(lambda a: a.volume_id),
+    "image-id": lambda i: (i.image_id,),
+    "instance-id": lambda i: (i.id,),
+    "instance-state-code": lambda i: (str(i.code),),
+    "instance-state-name": lambda i: (i.state,),
+    "instance-type": lambda i: (i.itype,),
+    "launch-time": lambda i: (sim_xml.iso_ms(i.launch_time),),
+    "owner-id": lambda i: (i.owner,),
+    "reservation-id": lambda i: (i.reservation,),
+    "root-device-name": lambda i: (i.root_device,),
+    "root-device-type": lambda i: ("ebs",),
     "tag-key": _tag_keys,
 }
 
@@ -460,6 +501,47 @@ _NONCE_LIMIT = (1 << (64 - _SEQ_BITS)) - 1
 
 def _any_kind(_):
     return True
+
+
+def _itself(o):
+    return o
+
+
+def _check_instance_id(iid):
+    if not INSTANCE_ID.match(iid):
+        raise Ec2Error("InvalidInstanceID.Malformed", 'Invalid id: "%s"' % iid)
+
+
+def _instances_not_found(ids):
+    """EC2's error naming every unknown instance id of a call."""
+    if len(ids) == 1:
+        return Ec2Error("InvalidInstanceID.NotFound",
+                        "The instance ID '%s' does not exist" % ids[0])
+    return Ec2Error("InvalidInstanceID.NotFound",
+                    "The instance IDs '%s' do not exist" % ", ".join(ids))
+
+
+def _snapshot_plan(inst, exclude_boot, excluded):
+    """The block device mappings CreateSnapshots snapshots (attached ones,
+    less the exclusions), and the error a bad exclusion earns, or None."""
+    problem = None
+    mine = {a.volume_id: a for a in inst.attachments}
+    for vid in excluded:
+        a = mine.get(vid)
+        if a is None:
+            problem = problem or Ec2Error(
+                "InvalidParameterValue",
+                "The volume '%s' is not attached to instance '%s'." % (vid, inst.id))
+        elif a.device == inst.root_device:
+            problem = problem or Ec2Error(
+                "InvalidParameterValue",
+                "The volume '%s' is the root volume of instance '%s'; exclude "
+                "it with ExcludeBootVolume, not ExcludeDataVolumeIds."
+                % (vid, inst.id))
+    chosen = [a for a in inst.attachments
+              if a.status == "attached" and a.volume_id not in excluded and
+              not (exclude_boot and a.device == inst.root_device)]
+    return chosen, problem
 
 
 class Ec2Api:
@@ -720,30 +802,156 @@ class Ec2Api:
             if vol is None:
                 raise Ec2Error("InvalidVolume.NotFound",
                                "The volume '%s' does not exist." % vid)
-            if vol.state not in ("available", "in-use"):
-                raise Ec2Error("IncorrectState",
-                               "The volume '%s' is '%s' and cannot be "
-                               "snapshotted." % (vid, vol.state))
-            if vol.last_create is not None and 0 <= now - vol.last_create < 15:
-                raise Ec2Error("SnapshotCreationPerVolumeRateExceeded",
-                               "The maximum per volume CreateSnapshot request "
-                               "rate has been exceeded. Use an increasing or "
-                               "variable sleep interval between requests.")
-            limit = 1 if vol.vtype in ("sc1", "st1") else 5
-            if store.busy_on_volume(vid) >= limit:
-                raise Ec2Error("ConcurrentSnapshotLimitExceeded",
-                               "Maximum allowed in-progress snapshots for a "
-                               "single volume (%d) exceeded for volume '%s'."
-                               % (limit, vid))
-            sid = self.sim.new_id("snap", lambda i: i in store.snapshots or
-                                  i in store.pending)
-            s = store.add_snapshot(sid, vid, state="pending", start=now,
-                                   progress="0%", description=description,
-                                   tags=tags)
-            store.created[sid] = now
-            vol.last_create = now
+            self._check_volume_rules(vol, now)
+            s = self._new_snapshot(vol, now, description, tags)
             body = sim_xml.created_snapshot(s)
         return sim_xml.document("CreateSnapshot", ctx.request_id, body)
+
+    def _check_volume_rules(self, vol, now):
+        """The per-volume rules of CreateSnapshot and CreateSnapshots: a
+        volume that can be snapshotted, 15 s since its last snapshot was
+        started, fewer than 5 in progress (1 for sc1 and st1)."""
+        if vol.state not in ("available", "in-use"):
+            raise Ec2Error("IncorrectState",
+                           "The volume '%s' is '%s' and cannot be "
+                           "snapshotted." % (vol.id, vol.state))
+        if vol.last_create is not None and 0 <= now - vol.last_create < 15:
+            raise Ec2Error("SnapshotCreationPerVolumeRateExceeded",
+                           "The maximum per volume CreateSnapshot request "
+                           "rate has been exceeded. Use an increasing or "
+                           "variable sleep interval between requests.")
+        limit = 1 if vol.vtype in ("sc1", "st1") else 5
+        if self.store.busy_on_volume(vol.id) >= limit:
+            raise Ec2Error("ConcurrentSnapshotLimitExceeded",
+                           "Maximum allowed in-progress snapshots for a "
+                           "single volume (%d) exceeded for volume '%s'."
+                           % (limit, vol.id))
+
+    def _new_snapshot(self, vol, now, description, tags):
+        store = self.store
+        sid = self.sim.new_id("snap", lambda i: i in store.snapshots or
+                              i in store.pending)
+        s = store.add_snapshot(sid, vol.id, state="pending", start=now,
+                               progress="0%", description=description,
+                               tags=tags)
+        store.created[sid] = now
+        vol.last_create = now
+        return s
+
+    # CreateSnapshots --------------------------------------------------
+
+    def _CreateSnapshots(self, p, ctx):
+        iid = p.require("InstanceSpecification.InstanceId")
+        _check_instance_id(iid)
+        exclude_boot = p.boolean("InstanceSpecification.ExcludeBootVolume")
+        excluded = p.indexed("InstanceSpecification.ExcludeDataVolumeId")
+        for vid in excluded:
+            if not VOL_ID.match(vid):
+                raise Ec2Error("InvalidVolumeID.Malformed",
+                               'Invalid id: "%s" (expecting "vol-...")' % vid)
+        if len(excluded) > 40:
+            raise Ec2Error("InvalidParameterValue",
+                           "At most 40 volume IDs can be given in "
+                           "ExcludeDataVolumeIds; %d were given." % len(excluded))
+        description = p.get("Description", "")
+        if len(description) > 255:
+            raise Ec2Error("InvalidParameterValue",
+                           "Description exceeds the maximum length of 255 characters")
+        tags = self._tag_specifications(p, "snapshot")
+        copy_tags = p.get("CopyTagsFromSource")
+        if copy_tags is not None and copy_tags != "volume":
+            raise Ec2Error("InvalidParameterValue",
+                           "Value (%s) for parameter CopyTagsFromSource is "
+                           "invalid. Expected: 'volume'." % copy_tags)
+        dry = p.dry_run()
+        store = self.store
+        now = ctx.now
+        with store.lock:
+            self.sim.tick(now)
+            inst = store.instances.get(iid)
+            chosen, problem = (_snapshot_plan(inst, exclude_boot, excluded)
+                               if inst is not None else ([], None))
+            # IAM sees the instance and the volumes to be snapshotted.
+            if tags:
+                self._authorize("CreateTags", False)
+            self._authorize("CreateSnapshots", dry,
+                            (iid,) + tuple(a.volume_id for a in chosen),
+                            [k for k, _ in tags])
+            if inst is None:
+                raise _instances_not_found([iid])
+            if inst.state in ("shutting-down", "terminated"):
+                raise Ec2Error("IncorrectState",
+                               "The instance '%s' is '%s'; the volumes of an "
+                               "instance in this state cannot be snapshotted."
+                               % (iid, inst.state))
+            if problem is not None:
+                raise problem
+            if not chosen:
+                raise Ec2Error("InvalidParameterValue",
+                               "The instance '%s' has no attached EBS volume "
+                               "left to snapshot." % iid)
+            volumes = [store.volumes[a.volume_id] for a in chosen]
+            per_volume = []
+            for vol in volumes:
+                self._check_volume_rules(vol, now)
+                # Copied volume tags first; a key given in
+                # TagSpecification wins over the volume's.
+                own = merge_tags(vol.tags, tags) if copy_tags else tags
+                if len(own) > 50:
+                    raise Ec2Error("TagLimitExceeded",
+                                   "The maximum number of Tags for a resource "
+                                   "has been reached.")
+                per_volume.append(own)
+            made = [self._new_snapshot(vol, now, description, own)
+                    for vol, own in zip(volumes, per_volume)]
+            store.add_set(made)
+            body = sim_xml.item_set("snapshotSet", [
+                sim_xml.snapshot_info_item(s, vol.az)
+                for s, vol in zip(made, volumes)])
+        return sim_xml.document("CreateSnapshots", ctx.request_id, body)
+
+    # DescribeInstances ------------------------------------------------
+
+    def _DescribeInstances(self, p, ctx):
+        ids = p.indexed("InstanceId")
+        for iid in ids:
+            _check_instance_id(iid)
+        preds, fkey, literals = compile_filters(
+            p.filters(), INSTANCE_FILTERS, self.sim.config.filter_value_limit)
+        limit = p.max_results(1000)
+        token = p.get("NextToken")
+        if ids and (limit is not None or token is not None):
+            raise Ec2Error("InvalidParameterCombination",
+                           "The parameter instancesSet cannot be used with "
+                           "the parameter maxResults")
+        self._authorize("DescribeInstances", p.dry_run(), ids)
+        store = self.store
+        with store.lock:
+            self.sim.tick(ctx.now)
+            if ids:
+                missing = [i for i in dict.fromkeys(ids) if i not in store.instances]
+                if missing:
+                    raise _instances_not_found(missing)
+                found = {}
+                for iid in ids:
+                    inst = store.instances[iid]
+                    if all(f(inst) for _, f in preds):
+                        found[iid] = inst
+                objs = sorted(found.values(), key=lambda i: i.seq)
+                next_token = None
+            else:
+                def build():
+                    if "instance-id" in literals:
+                        cands = sorted((store.instances[i] for i in literals["instance-id"]
+                                        if i in store.instances), key=lambda i: i.seq)
+                    else:
+                        cands = store.instances.values()
+                    return [i for i in cands if all(f(i) for _, f in preds)]
+                objs, next_token = self._listing(
+                    "DescribeInstances", ("instances", fkey), build, token, limit,
+                    _itself, ctx)
+            body = sim_xml.reservation_set(objs, next_token)
+        return sim_xml.document("DescribeInstances", ctx.request_id, body)
 
     # DeleteSnapshot ---------------------------------------------------
 
@@ -892,6 +1100,8 @@ ACTIONS = tuple(KNOWN)
 RESOURCE_PARAMS = {
     "DeleteSnapshot": "SnapshotId",
     "CreateSnapshot": "VolumeId",
+    "CreateSnapshots": "InstanceSpecification.InstanceId",
+    "DescribeInstances": "InstanceId",
     "CreateTags": "ResourceId",
     "DescribeSnapshots": "SnapshotId",
     "DescribeVolumes": "VolumeId",
@@ -913,10 +1123,10 @@ def request_resources(action, params):
 
 def bucket_for(action, params):
     """(bucket name, category) of a call for the throttling buckets."""
-    if action in ("DescribeSnapshots", "DescribeVolumes"):
+    if action in ("DescribeSnapshots", "DescribeVolumes", "DescribeInstances"):
         raw = params.raw
-        filtered = any(k.startswith(("Filter.", "SnapshotId.", "VolumeId."))
-                       for k in raw)
+        filtered = any(k.startswith(("Filter.", "SnapshotId.", "VolumeId.",
+                                     "InstanceId.")) for k in raw)
         paginated = "MaxResults" in raw or "NextToken" in raw
         if not filtered and not paginated:
             return action + "/unfiltered", "describe-unfiltered"

@@ -11,7 +11,7 @@ a normal one (see sim_store), so everything else about it stays true.
 
 import copy
 
-from sim_store import Image, Snapshot, Store, Volume, tags_from
+from sim_store import Image, Instance, Snapshot, Store, Volume, tags_from
 
 # Faults that make sense on the first page of a listing, which follows no
 # other page and was given no token.
@@ -21,7 +21,8 @@ FIRST_PAGE_KINDS = ("token_chain",)
 # one, or the usual one for an item already in the odd state.
 _OTHER_STATE = {Snapshot: ("error", "completed"),
                 Volume: ("error", "available"),
-                Image: ("failed", "available")}
+                Image: ("failed", "available"),
+                Instance: ("terminated", "running")}
 
 # The tag a contradicting copy carries when the item has no tags to drop.
 REPEAT_TAG = ("ec2sim:repeated", "true")

@@ -53,6 +53,9 @@ class Config:
     throttle: bool = True
     complete_after: float = 0.0
     visibility_delay: float = 0.0
+    # Terminated instances stay listed this many seconds (EC2: "usually
+    # less than one hour").
+    terminated_visible_for: float = 3600.0
     # At most this many items a page, whatever MaxResults asks (EC2 may
     # return fewer than asked); 0: no cap.
     page_size: int = 0
@@ -197,12 +200,18 @@ class Simulator:
         return base64.b64encode(raw).decode()
 
     def tick(self, now):
-        """Complete pending snapshots whose time has come (store lock held)."""
+        """Complete pending snapshots whose time has come, and forget
+        terminated instances listed long enough (store lock held).
+
+        The snapshots of a CreateSnapshots set share their start time, so
+        they complete at the same tick."""
         after = self.config.complete_after
         if after > 0 and self.store.pending:
             for s in list(self.store.pending.values()):
                 if now >= s.start + after:
                     self.store.set_state(s, "completed", s.start + after)
+        if self.store.terminated:
+            self.store.sweep_terminated(now, self.config.terminated_visible_for)
 
     # -- EC2 -------------------------------------------------------------
 

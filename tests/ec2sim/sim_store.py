@@ -23,6 +23,7 @@ import time
 SNAP_ID = re.compile(r"^snap-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 VOL_ID = re.compile(r"^vol-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 AMI_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+INSTANCE_ID = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 SNAPSHOT_STATES = ("pending", "completed", "error", "recoverable", "recovering")
@@ -30,6 +31,10 @@ VOLUME_STATES = ("creating", "available", "in-use", "deleting", "deleted", "erro
 VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "st1", "sc1", "standard")
 IMAGE_STATES = ("pending", "available", "invalid", "deregistered",
                 "transient", "failed", "error", "disabled")
+# Instance states and their codes (the low byte of instanceState/code).
+INSTANCE_STATES = {"pending": 0, "running": 16, "shutting-down": 32,
+                   "terminated": 48, "stopping": 64, "stopped": 80}
+ATTACHMENT_STATES = ("attaching", "attached", "detaching", "detached")
 
 # Whole listings kept so later pages are a bisection, not a new scan.  A
 # client paging through many batches at once (ec2backup: one per 200
@@ -122,11 +127,36 @@ def merge_tags(old, new):
     return tuple(d.items())
 
 
+class Attachment:
+    """A volume attached to an instance.  The one object is both the
+    volume's attachment (DescribeVolumes' attachmentSet) and an entry of
+    the instance's block device mappings (DescribeInstances), so the two
+    always agree.  A volume seeded in-use without an emulated instance has
+    one too, naming an instance the emulator does not model."""
+
+    __slots__ = ("instance_id", "volume_id", "device", "status", "time",
+                 "delete_on_termination")
+
+    def __init__(self, instance_id, volume_id, device, status, time,
+                 delete_on_termination):
+        self.instance_id = instance_id
+        self.volume_id = volume_id
+        self.device = device
+        self.status = status
+        self.time = time
+        self.delete_on_termination = delete_on_termination
+
+    def dump(self):
+        return {"instance_id": self.instance_id, "volume_id": self.volume_id,
+                "device": self.device, "status": self.status,
+                "attach_time": iso(self.time),
+                "delete_on_termination": self.delete_on_termination}
+
+
 class Volume:
     __slots__ = ("id", "seq", "size", "state", "az", "vtype", "iops",
                  "throughput", "encrypted", "create_time", "snapshot_id",
-                 "instance_id", "device", "tags", "last_create", "deleted",
-                 "xml")
+                 "attachment", "tags", "last_create", "deleted", "xml")
 
     def __init__(self, vid, seq, size, state, az, vtype, encrypted,
                  create_time, tags, snapshot_id="", instance_id=None,
@@ -144,12 +174,22 @@ class Volume:
         self.encrypted = encrypted
         self.create_time = create_time
         self.snapshot_id = snapshot_id
-        self.instance_id = instance_id
-        self.device = device
+        self.attachment = None
+        if instance_id:
+            self.attachment = Attachment(instance_id, vid, device, "attached",
+                                         create_time, False)
         self.tags = tags
         self.last_create = None
         self.deleted = False
         self.xml = None
+
+    @property
+    def instance_id(self):
+        return self.attachment.instance_id if self.attachment else None
+
+    @property
+    def device(self):
+        return self.attachment.device if self.attachment else None
 
     def dump(self):
         return {"id": self.id, "size": self.size, "state": self.state,
@@ -157,13 +197,15 @@ class Volume:
                 "encrypted": self.encrypted,
                 "create_time": iso(self.create_time),
                 "instance_id": self.instance_id,
+                "attachment": self.attachment.dump() if self.attachment else None,
                 "tags": dict(self.tags)}
 
 
 class Snapshot:
     __slots__ = ("id", "seq", "volume_id", "state", "start", "completion",
                  "progress", "owner", "alias", "description", "size",
-                 "encrypted", "tags", "public", "message", "deleted", "xml")
+                 "encrypted", "tags", "public", "message", "set_id",
+                 "deleted", "xml")
 
     def __init__(self, sid, seq, volume_id, state, start, progress, owner,
                  description, size, encrypted, tags, public=False,
@@ -183,6 +225,7 @@ class Snapshot:
         self.tags = tags
         self.public = public
         self.message = message
+        self.set_id = None      # the CreateSnapshots call that made it
         self.deleted = False
         self.xml = None
 
@@ -195,7 +238,7 @@ class Snapshot:
                 "owner_alias": self.alias, "description": self.description,
                 "size": self.size, "encrypted": self.encrypted,
                 "public": self.public, "status_message": self.message,
-                "tags": dict(self.tags)}
+                "set_id": self.set_id, "tags": dict(self.tags)}
 
 
 class Image:
@@ -226,6 +269,57 @@ class Image:
                 "tags": dict(self.tags)}
 
 
+class Instance:
+    """An EC2 instance: its state, placement and root device, and its
+    block device mappings (`attachments`, in the order they were made).
+    A terminated instance has none; it stays listed until
+    `terminated_at` plus the configured delay, then is removed."""
+
+    __slots__ = ("id", "seq", "reservation", "owner", "state", "state_time",
+                 "itype", "az", "image_id", "root_device", "launch_time",
+                 "tags", "attachments", "terminated_at", "deleted")
+
+    def __init__(self, iid, seq, reservation, owner, state, itype, az,
+                 image_id, root_device, launch_time, tags, now):
+        self.id = iid
+        self.seq = seq
+        self.reservation = reservation
+        self.owner = owner
+        self.state = state
+        self.state_time = now
+        self.itype = itype
+        self.az = az
+        self.image_id = image_id
+        self.root_device = root_device
+        self.launch_time = launch_time
+        self.tags = tags
+        self.attachments = []
+        self.terminated_at = now if state == "terminated" else None
+        self.deleted = False
+
+    @property
+    def code(self):
+        return INSTANCE_STATES[self.state]
+
+    def attachment(self, device):
+        for a in self.attachments:
+            if a.device == device:
+                return a
+        return None
+
+    def dump(self):
+        return {"id": self.id, "reservation_id": self.reservation,
+                "state": self.state, "state_code": self.code,
+                "type": self.itype, "availability_zone": self.az,
+                "image_id": self.image_id,
+                "root_device_name": self.root_device,
+                "launch_time": iso(self.launch_time),
+                "block_device_mappings": [a.dump() for a in self.attachments],
+                "terminated_at": (iso(self.terminated_at)
+                                  if self.terminated_at is not None else None),
+                "tags": dict(self.tags)}
+
+
 def iso(t):
     secs, ms = divmod(int(round(t * 1000)), 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + ".%03dZ" % ms
@@ -246,7 +340,10 @@ class Store:
         self.by_volume = {}      # volume id -> live Snapshots, in sequence order
         self.in_use = {}         # snapshot id -> set of image ids
         self.pending = {}        # id -> pending Snapshot, deleted ones included
-        self.created = {}        # id -> time, of snapshots made by CreateSnapshot
+        self.created = {}        # id -> time, of snapshots made by CreateSnapshot(s)
+        self.instances = {}      # id -> Instance, in sequence order
+        self.terminated = {}     # id -> Instance, terminated and still listed
+        self.sets = {}           # set id -> Snapshots of one CreateSnapshots call
         self.seq = 0
         self.generation = 0
         self._results = collections.OrderedDict()
@@ -277,7 +374,13 @@ class Store:
         if vtype not in VOLUME_TYPES:
             raise ValueError("bad volume type %r" % vtype)
         if state == "in-use" and not instance_id:
+            # attached to an instance the emulator does not model
             instance_id = "i-%017x" % (int(vid[4:], 16) % (1 << 64))
+        if instance_id in self.instances:
+            raise ValueError("volume %s names instance %s (given, or derived "
+                             "from the volume id for an in-use volume), which "
+                             "the emulator models: attach it through the "
+                             "instance" % (vid, instance_id))
         if instance_id and not device:
             device = "/dev/xvdf"
         v = Volume(vid, self._next_seq(), int(size), state, az or self.az,
@@ -289,8 +392,12 @@ class Store:
 
     def remove_volume(self, vid):
         """Take a volume away, as when it is deleted behind a client's back;
-        its snapshots stay, as on EC2."""
+        its snapshots stay, as on EC2.  An instance it was attached to loses
+        that block device mapping."""
         v = self.volumes.pop(vid)
+        inst = self.instances.get(v.instance_id)
+        if inst is not None:
+            inst.attachments.remove(v.attachment)
         v.deleted = True
         self.changed()
 
@@ -484,6 +591,134 @@ class Store:
         self.changed()
         return vids
 
+    # -- instances -----------------------------------------------------
+
+    def add_instance(self, iid, reservation, state="running", itype="t3.micro",
+                     az=None, image_id="ami-0123456789abcdef0",
+                     root_device="/dev/xvda", launch_time=0.0, tags=(),
+                     now=0.0):
+        if not INSTANCE_ID.match(iid):
+            raise ValueError("malformed instance id %r (want i- and 8 or 17 "
+                             "lower-case hex digits)" % iid)
+        if iid in self.instances:
+            raise ValueError("instance %s already exists" % iid)
+        if state not in INSTANCE_STATES:
+            raise ValueError("bad instance state %r (one of %s)"
+                             % (state, ", ".join(INSTANCE_STATES)))
+        if not AMI_ID.match(image_id):
+            raise ValueError("malformed image id %r" % image_id)
+        if not root_device or not isinstance(root_device, str):
+            raise ValueError("root_device_name must be a device name")
+        for v in self.volumes.values():
+            if v.instance_id == iid:
+                raise ValueError("volume %s was seeded as attached to %s; "
+                                 "give the instance another id, or attach "
+                                 "the volume through the instance" % (v.id, iid))
+        inst = Instance(iid, self._next_seq(), reservation, self.account,
+                        state, itype, az or self.az, image_id, root_device,
+                        launch_time, tags, now)
+        self.instances[iid] = inst
+        if state == "terminated":
+            self.terminated[iid] = inst
+        self.changed()
+        return inst
+
+    def attach(self, inst, vol, device, status="attached", time=0.0,
+               delete_on_termination=False):
+        """Attach an available volume of the instance's zone at `device`."""
+        if vol.attachment is not None:
+            raise ValueError("volume %s is already attached to %s"
+                             % (vol.id, vol.instance_id))
+        if vol.state != "available":
+            raise ValueError("volume %s is %s, not available" % (vol.id, vol.state))
+        if vol.az != inst.az:
+            raise ValueError("volume %s is in %s, instance %s in %s"
+                             % (vol.id, vol.az, inst.id, inst.az))
+        if not device or not isinstance(device, str):
+            raise ValueError("a device name is needed (e.g. /dev/sdf)")
+        if inst.attachment(device) is not None:
+            raise ValueError("device %s of instance %s is taken by %s"
+                             % (device, inst.id, inst.attachment(device).volume_id))
+        if status not in ATTACHMENT_STATES:
+            raise ValueError("attachment status is one of %s"
+                             % ", ".join(ATTACHMENT_STATES))
+        a = Attachment(inst.id, vol.id, device, status, time,
+                       bool(delete_on_termination))
+        vol.attachment = a
+        vol.state = "in-use"
+        inst.attachments.append(a)
+        self.changed(vol)
+        return a
+
+    def set_attachment_status(self, vol, status):
+        vol.attachment.status = status
+        self.changed(vol)
+
+    def detach(self, vol):
+        """The volume is available again, and its instance (if emulated)
+        loses the mapping."""
+        a = vol.attachment
+        inst = self.instances.get(a.instance_id)
+        if inst is not None:
+            inst.attachments.remove(a)
+        vol.attachment = None
+        vol.state = "available"
+        self.changed(vol)
+
+    def set_instance_state(self, inst, state, now):
+        """Move an instance to `state`.  Termination detaches every volume
+        and deletes those marked delete-on-termination; a terminated
+        instance changes no more."""
+        if state not in INSTANCE_STATES:
+            raise ValueError("bad instance state %r (one of %s)"
+                             % (state, ", ".join(INSTANCE_STATES)))
+        if state == inst.state:
+            return
+        if inst.state == "terminated":
+            raise ValueError("instance %s is terminated and cannot change "
+                             "state" % inst.id)
+        if state == "terminated":
+            for a in list(inst.attachments):
+                if a.delete_on_termination:
+                    self.remove_volume(a.volume_id)
+                else:
+                    self.detach(self.volumes[a.volume_id])
+            inst.terminated_at = now
+            self.terminated[inst.id] = inst
+        inst.state = state
+        inst.state_time = now
+        self.changed()
+
+    def sweep_terminated(self, now, delay):
+        """Remove terminated instances listed for `delay` seconds."""
+        for inst in list(self.terminated.values()):
+            if now >= inst.terminated_at + delay:
+                del self.terminated[inst.id]
+                del self.instances[inst.id]
+                inst.deleted = True
+                self.changed()
+
+    # -- snapshot sets ---------------------------------------------------
+
+    def add_set(self, snapshots):
+        """Make the snapshots of one CreateSnapshots call a set."""
+        set_id = "set-%d" % (len(self.sets) + 1)     # sets are never removed
+        for s in snapshots:
+            s.set_id = set_id
+        self.sets[set_id] = list(snapshots)
+        return set_id
+
+    def with_set_mates(self, snapshots):
+        """The snapshots followed by the other snapshots of their sets
+        (deleted pending ones included), each once, in order."""
+        out = {}
+        for s in snapshots:
+            out.setdefault(s.id, s)
+            for mate in self.sets.get(s.set_id, ()):
+                if not mate.deleted or mate.id in self.pending:
+                    out.setdefault(mate.id, mate)
+        return list(out.values())
+
     # -- images --------------------------------------------------------
 
     def add_image(self, iid, name, owner, public, snapshot_ids, creation,
@@ -581,11 +816,13 @@ class Store:
             return {"volumes": len(self.volumes),
                     "snapshots": len(self.snapshots),
                     "snapshot_states": dict(states),
-                    "images": len(self.images)}
+                    "images": len(self.images),
+                    "instances": len(self.instances)}
         return {
             "volumes": [v.dump() for v in self.volumes.values()],
             "snapshots": [s.dump() for s in self.snapshots.values()],
             "images": [i.dump() for i in self.images.values()],
+            "instances": [i.dump() for i in self.instances.values()],
             "deleted_pending": sorted(s.id for s in self.pending.values()
                                       if s.deleted),
         }

@@ -92,6 +92,27 @@ def created_snapshot(s):
     ]).encode("utf-8")
 
 
+def snapshot_info_item(s, az):
+    """An `<item>` of CreateSnapshots' snapshotSet (shape SnapshotInfo):
+    `state`, not `status`, and the volume's availability zone."""
+    i = " " * 12
+    return "".join([
+        "        <item>\n",
+        element(i, "snapshotId", s.id),
+        element(i, "volumeId", s.volume_id),
+        element(i, "state", s.state),
+        element(i, "startTime", iso_ms(s.start)),
+        element(i, "progress", ""),
+        element(i, "ownerId", s.owner),
+        element(i, "volumeSize", s.size),
+        element(i, "description", s.description),
+        element(i, "encrypted", boolean(s.encrypted)),
+        tag_set(i, s.tags),
+        element(i, "availabilityZone", az),
+        "        </item>\n",
+    ]).encode("utf-8")
+
+
 _I = " " * 12
 _SNAPSHOT_ITEM = (
     "        <item>\n"
@@ -153,15 +174,17 @@ def volume_item(v):
                element(i, "availabilityZone", v.az),
                element(i, "status", v.state),
                element(i, "createTime", iso_ms(v.create_time))]
-        if v.instance_id:
+        a = v.attachment
+        if a is not None:
             j = i + "        "
             out += [i, "<attachmentSet>\n", i, "    <item>\n",
                     element(j, "volumeId", v.id),
-                    element(j, "instanceId", v.instance_id),
-                    element(j, "device", v.device),
-                    element(j, "status", "attached"),
-                    element(j, "attachTime", iso_ms(v.create_time)),
-                    element(j, "deleteOnTermination", "false"),
+                    element(j, "instanceId", a.instance_id),
+                    element(j, "device", a.device),
+                    element(j, "status", a.status),
+                    element(j, "attachTime", iso_ms(a.time)),
+                    element(j, "deleteOnTermination",
+                            boolean(a.delete_on_termination)),
                     i, "    </item>\n", i, "</attachmentSet>\n"]
         else:
             out.append(element(i, "attachmentSet", ""))
@@ -219,6 +242,101 @@ def image_item(img, snapshots):
             tag_set(i, img.tags),
             "        </item>\n"]
     return "".join(out).encode("utf-8")
+
+
+# What stateReason says for the states a user's request leads to.
+_USER_SHUTDOWN = ("Client.UserInitiatedShutdown",
+                  "Client.UserInitiatedShutdown: User initiated shutdown")
+
+
+def _instance_item(inst, indent):
+    i = indent + "    "
+    j = i + "    "
+    k = j + "    "
+    m = k + "    "
+    stopped = inst.state in ("stopping", "stopped", "shutting-down", "terminated")
+    reason = ("User initiated (%s GMT)"
+              % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(inst.state_time)))
+              if stopped else "")
+    out = [indent, "<item>\n",
+           element(i, "instanceId", inst.id),
+           element(i, "imageId", inst.image_id),
+           i, "<instanceState>\n",
+           element(j, "code", inst.code),
+           element(j, "name", inst.state),
+           i, "</instanceState>\n",
+           element(i, "privateDnsName", ""),
+           element(i, "dnsName", ""),
+           element(i, "reason", reason),
+           element(i, "amiLaunchIndex", 0),
+           element(i, "productCodes", ""),
+           element(i, "instanceType", inst.itype),
+           element(i, "launchTime", iso_ms(inst.launch_time)),
+           i, "<placement>\n",
+           element(j, "availabilityZone", inst.az),
+           element(j, "groupName", ""),
+           element(j, "tenancy", "default"),
+           i, "</placement>\n",
+           i, "<monitoring>\n",
+           element(j, "state", "disabled"),
+           i, "</monitoring>\n",
+           element(i, "groupSet", "")]
+    if stopped:
+        out += [i, "<stateReason>\n",
+                element(j, "code", _USER_SHUTDOWN[0]),
+                element(j, "message", _USER_SHUTDOWN[1]),
+                i, "</stateReason>\n"]
+    out += [element(i, "architecture", "x86_64"),
+            element(i, "rootDeviceType", "ebs"),
+            element(i, "rootDeviceName", inst.root_device)]
+    if inst.attachments:
+        out += [i, "<blockDeviceMapping>\n"]
+        for a in inst.attachments:
+            out += [j, "<item>\n",
+                    element(k, "deviceName", a.device),
+                    k, "<ebs>\n",
+                    element(m, "volumeId", a.volume_id),
+                    element(m, "status", a.status),
+                    element(m, "attachTime", iso_ms(a.time)),
+                    element(m, "deleteOnTermination",
+                            boolean(a.delete_on_termination)),
+                    k, "</ebs>\n",
+                    j, "</item>\n"]
+        out += [i, "</blockDeviceMapping>\n"]
+    else:
+        out.append(element(i, "blockDeviceMapping", ""))
+    out += [element(i, "virtualizationType", "hvm"),
+            element(i, "clientToken", ""),
+            tag_set(i, inst.tags),
+            element(i, "hypervisor", "xen"),
+            element(i, "networkInterfaceSet", ""),
+            element(i, "ebsOptimized", "false"),
+            indent, "</item>\n"]
+    return "".join(out)
+
+
+def reservation_set(instances, next_token=None):
+    """DescribeInstances' reservationSet: consecutive instances of one
+    reservation share its item."""
+    groups = []
+    for inst in instances:
+        if groups and groups[-1][0].reservation == inst.reservation:
+            groups[-1].append(inst)
+        else:
+            groups.append([inst])
+    items = []
+    i = " " * 12
+    for group in groups:
+        first = group[0]
+        items.append("".join(
+            ["        <item>\n",
+             element(i, "reservationId", first.reservation),
+             element(i, "ownerId", first.owner),
+             element(i, "groupSet", ""),
+             i, "<instancesSet>\n"] +
+            [_instance_item(inst, i + "    ") for inst in group] +
+            [i, "</instancesSet>\n", "        </item>\n"]).encode("utf-8"))
+    return item_set("reservationSet", items, next_token)
 
 
 def document(action, request_id, body=b""):

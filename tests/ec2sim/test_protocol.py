@@ -97,7 +97,7 @@ class CommonParameters(EmulatorTestCase):
         self.assertError(self.ec2(None, OWN), "MissingAction", 400)
 
     def test_unknown_action(self):
-        self.assertError(self.ec2("DescribeInstances"), "InvalidAction", 400)
+        self.assertError(self.ec2("DescribeInstanceStatus"), "InvalidAction", 400)
 
     def test_missing_version(self):
         self.assertError(self.ec2("DescribeSnapshots", OWN, version=None),
