@@ -27,6 +27,7 @@
 #define POLICY_FILE_MAX (1024 * 1024)
 #define POLICY_DESCRIPTION_MAX 255
 #define POLICY_SNAPSHOT_TAGS_MAX 47 /* EC2 allows 50; we write 3 */
+#define POLICY_SET_TAGS_MAX 43  /* and 7 on the snapshots of a set */
 #define POLICY_MAX_DELETES_MAX 1000000
 
 enum setting_type { SET_STRING, SET_INT, SET_BOOL, SET_GROUP, SET_LIST,
@@ -54,6 +55,13 @@ static const struct setting root_settings[] = {
 	{ "on_success", SET_STRINGS, 0, 0 },
 	{ "on_failure", SET_STRINGS, 0, 0 },
 	{ "hook_timeout", SET_INT, 1, POLICY_HOOK_TIMEOUT_MAX },
+	{ "instances", SET_LIST, 0, 0 },
+	{ "exclude_boot_volume", SET_BOOL, 0, 0 },
+	{ "exclude_volumes", SET_STRINGS, 0, 0 },
+	{ "copy_volume_tags", SET_BOOL, 0, 0 },
+	{ "pre_snapshot", SET_STRINGS, 0, 0 },
+	{ "post_snapshot", SET_STRINGS, 0, 0 },
+	{ "pre_snapshot_failure", SET_STRING, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
@@ -75,10 +83,24 @@ static const struct setting volume_settings[] = {
 	{ "id", SET_STRING, 0, 0 },
 	{ "description", SET_STRING, 0, 0 },
 	{ "keep", SET_INT, POLICY_KEEP_MIN, POLICY_KEEP_MAX },
+	{ "pre_snapshot", SET_STRINGS, 0, 0 },
+	{ "post_snapshot", SET_STRINGS, 0, 0 },
+	{ NULL, 0, 0, 0 }
+};
+
+static const struct setting instance_settings[] = {
+	{ "id", SET_STRING, 0, 0 },
+	{ "description", SET_STRING, 0, 0 },
+	{ "keep", SET_INT, POLICY_KEEP_MIN, POLICY_KEEP_MAX },
+	{ "exclude_boot_volume", SET_BOOL, 0, 0 },
+	{ "exclude_volumes", SET_STRINGS, 0, 0 },
+	{ "pre_snapshot", SET_STRINGS, 0, 0 },
+	{ "post_snapshot", SET_STRINGS, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
 
 static const struct setting select_settings[] = {
+	{ "resource", SET_STRING, 0, 0 },
 	{ "tags", SET_LIST, 0, 0 },
 	{ NULL, 0, 0, 0 }
 };
@@ -155,10 +177,10 @@ line_of(const config_setting_t *s)
 static const char *
 suggest(const struct setting *table, const char *name)
 {
-	const char *names[16];
+	const char *names[32];
 	size_t n = 0;
 
-	for (const struct setting *s = table; s->name != NULL && n < 16; s++)
+	for (const struct setting *s = table; s->name != NULL && n < 32; s++)
 		names[n++] = s->name;
 	return text_nearest(name, names, n);
 }
@@ -361,6 +383,22 @@ policy_valid_volume_id(const char *s)
 }
 
 bool
+policy_valid_instance_id(const char *s)
+{
+	size_t n;
+
+	if (strncmp(s, "i-", 2) != 0)
+		return false;
+	n = strlen(s + 2);
+	if (n != 8 && n != 17)
+		return false;
+	for (const char *p = s + 2; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+bool
 policy_valid_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -513,6 +551,185 @@ read_tags(struct loader *ld, const config_setting_t *list, const char *what,
 	return ok;
 }
 
+static bool read_hook(struct loader *ld, const config_setting_t *root,
+    const char *name, char ***out);
+
+static void
+free_argv(char **argv)
+{
+	for (char **a = argv; a != NULL && *a != NULL; a++)
+		free(*a);
+	free(argv);
+}
+
+static void
+free_freeze(struct policy_freeze *f)
+{
+	free_argv(f->pre);
+	free_argv(f->post);
+	f->pre = f->post = NULL;
+}
+
+/*
+ * pre_snapshot and post_snapshot of group (the policy, a volume or an
+ * instance).  A pre hook with no post hook is allowed (a flush needs no
+ * undoing) but warned about: a freeze without a thaw hangs the machine.
+ * Returns false only when out of memory.
+ */
+static bool
+read_freeze(struct loader *ld, const config_setting_t *group,
+    struct policy_freeze *out)
+{
+	config_setting_t *pre = config_setting_get_member(group,
+	    "pre_snapshot");
+
+	if (!read_hook(ld, group, "pre_snapshot", &out->pre) ||
+	    !read_hook(ld, group, "post_snapshot", &out->post))
+		return false;
+	if (out->pre != NULL && out->post == NULL)
+		warning_at(ld, line_of(pre), "pre_snapshot without "
+		    "post_snapshot: nothing undoes what it does; if it freezes "
+		    "a filesystem, give a post_snapshot that thaws it");
+	return true;
+}
+
+/*
+ * exclude_volumes: volume ids, appended to (*out, *n) without repeats.
+ * what names the list in messages.  Returns false only when out of
+ * memory.
+ */
+static bool
+read_exclude(struct loader *ld, const config_setting_t *list,
+    const char *what, char (**out)[POLICY_VOLUME_ID_MAX + 1], size_t *n)
+{
+	int len = config_setting_length(list);
+	char (*grown)[POLICY_VOLUME_ID_MAX + 1];
+
+	if (len == 0)
+		return true;
+	if (*n + (size_t)len > POLICY_EXCLUDE_MAX) {
+		error_at(ld, line_of(list), "%s: %zu volumes left out; EC2 "
+		    "allows at most %d", what, *n + (size_t)len,
+		    POLICY_EXCLUDE_MAX);
+		return true;
+	}
+	if ((grown = realloc(*out, (*n + (size_t)len) * sizeof(**out))) ==
+	    NULL)
+		return false;
+	*out = grown;
+	for (int i = 0; i < len; i++) {
+		config_setting_t *e = config_setting_get_elem(list, i);
+		const char *id = config_setting_get_string(e);
+		bool twice = false;
+
+		if (!policy_valid_volume_id(id)) {
+			error_at(ld, line_of(e), "'%s' in %s is not a volume "
+			    "id (expected vol- and 8 or 17 lowercase hex "
+			    "digits)", id, what);
+			continue;
+		}
+		for (size_t j = 0; j < *n && !twice; j++)
+			twice = strcmp((*out)[j], id) == 0;
+		if (twice) {
+			error_at(ld, line_of(e), "volume %s is left out twice "
+			    "(%s)", id, what);
+			continue;
+		}
+		memcpy((*out)[(*n)++], id, strlen(id) + 1);
+	}
+	return true;
+}
+
+/* description of an entry: printable UTF-8 that fits EC2's limit. */
+static bool
+valid_description(const char *desc)
+{
+	return text_utf8_length(desc) >= 0 && !has_control(desc) &&
+	    strlen(desc) <= POLICY_DESCRIPTION_MAX;
+}
+
+static bool
+read_instances(struct loader *ld, const config_setting_t *list,
+    struct policy *p)
+{
+	int n = config_setting_length(list);
+	bool ok = true;
+
+	if (n == 0)
+		return true;
+	p->instances = calloc((size_t)n, sizeof(*p->instances));
+	if (p->instances == NULL)
+		return false;
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		config_setting_t *m;
+		int line = line_of(g);
+		struct policy_instance *in;
+		const char *id, *desc;
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			error_at(ld, line, "each entry of 'instances' must be "
+			    "a group { id = \"i-...\"; }");
+			continue;
+		}
+		if (!check_members(ld, g, instance_settings, "instance"))
+			continue;
+		id = get_string(g, "id");
+		if (id == NULL) {
+			error_at(ld, line, "instance has no 'id'");
+			continue;
+		}
+		if (!policy_valid_instance_id(id)) {
+			error_at(ld, line, "'%s' is not an instance id "
+			    "(expected i- and 8 or 17 lowercase hex digits)",
+			    id);
+			continue;
+		}
+		for (size_t j = 0; j < p->ninstances && id != NULL; j++) {
+			if (strcmp(p->instances[j].id, id) == 0) {
+				error_at(ld, line, "instance %s is listed twice "
+				    "(first at line %d)", id,
+				    p->instances[j].line);
+				id = NULL;
+			}
+		}
+		if (id == NULL)
+			continue;
+		desc = get_string(g, "description");
+		if (desc != NULL && !valid_description(desc)) {
+			error_at(ld, line, "description of instance %s must be "
+			    "printable UTF-8 of at most %d bytes", id,
+			    POLICY_DESCRIPTION_MAX);
+			continue;
+		}
+		in = &p->instances[p->ninstances++];
+		memcpy(in->id, id, strlen(id) + 1);
+		in->line = line;
+		in->keep = (int)get_int(g, "keep", p->keep);
+		in->exclude_boot = p->exclude_boot;
+		if ((m = config_setting_get_member(g,
+		    "exclude_boot_volume")) != NULL)
+			in->exclude_boot = config_setting_get_bool(m);
+		if (p->nexclude > 0) {
+			in->exclude = malloc(p->nexclude * sizeof(*in->exclude));
+			if (in->exclude == NULL)
+				return false;
+			memcpy(in->exclude, p->exclude, p->nexclude *
+			    sizeof(*in->exclude));
+			in->nexclude = p->nexclude;
+		}
+		if ((m = config_setting_get_member(g, "exclude_volumes")) !=
+		    NULL && !read_exclude(ld, m, "exclude_volumes of the "
+		    "instance", &in->exclude, &in->nexclude))
+			return false;
+		if (desc != NULL && (in->description = strdup(desc)) == NULL)
+			return false;
+		if (!read_freeze(ld, g, &in->freeze))
+			return false;
+	}
+	return ok;
+}
+
 static bool
 read_volumes(struct loader *ld, const config_setting_t *list,
     struct policy *p)
@@ -566,8 +783,7 @@ read_volumes(struct loader *ld, const config_setting_t *list,
 		if (id == NULL)
 			continue;
 		desc = get_string(g, "description");
-		if (desc != NULL && (text_utf8_length(desc) < 0 ||
-		    has_control(desc) || strlen(desc) > POLICY_DESCRIPTION_MAX)) {
+		if (desc != NULL && !valid_description(desc)) {
 			error_at(ld, line, "description of volume %s must be "
 			    "printable UTF-8 of at most %d bytes", id,
 			    POLICY_DESCRIPTION_MAX);
@@ -579,6 +795,8 @@ read_volumes(struct loader *ld, const config_setting_t *list,
 		v->line = line;
 		v->keep = (int)get_int(g, "keep", p->keep);
 		if (desc != NULL && (v->description = strdup(desc)) == NULL)
+			return false;
+		if (!read_freeze(ld, g, &v->freeze))
 			return false;
 	}
 	return ok;
@@ -593,9 +811,19 @@ policy_free(struct policy *p)
 	free(p->file);
 	free(p->region);
 	free(p->timezone);
-	for (size_t i = 0; i < p->nvolumes; i++)
+	for (size_t i = 0; i < p->nvolumes; i++) {
 		free(p->volumes[i].description);
+		free_freeze(&p->volumes[i].freeze);
+	}
 	free(p->volumes);
+	for (size_t i = 0; i < p->ninstances; i++) {
+		free(p->instances[i].description);
+		free(p->instances[i].exclude);
+		free_freeze(&p->instances[i].freeze);
+	}
+	free(p->instances);
+	free(p->exclude);
+	free_freeze(&p->freeze);
 	for (size_t i = 0; i < p->nselect_tags; i++) {
 		free(p->select_tags[i].key);
 		free(p->select_tags[i].value);
@@ -609,12 +837,8 @@ policy_free(struct policy *p)
 	for (size_t i = 0; i < p->ncopy_tags; i++)
 		free(p->copy_tags[i]);
 	free(p->copy_tags);
-	for (char **a = p->on_success; a != NULL && *a != NULL; a++)
-		free(*a);
-	free(p->on_success);
-	for (char **a = p->on_failure; a != NULL && *a != NULL; a++)
-		free(*a);
-	free(p->on_failure);
+	free_argv(p->on_success);
+	free_argv(p->on_failure);
 	free(p);
 }
 
@@ -960,6 +1184,45 @@ fail:
 }
 
 /*
+ * A policy backs up volumes or instances, never both, and some settings
+ * make sense for one kind only: each such mix is an error that says what
+ * to use instead.
+ */
+static void
+check_resource(struct loader *ld, const config_setting_t *root,
+    const struct policy *p)
+{
+	static const struct {
+		const char *name;
+		enum policy_resource only;
+		const char *instead;
+	} only[] = {
+		{ "volumes", POLICY_VOLUMES, "list the instances in "
+		    "'instances', or write a second policy for the volumes" },
+		{ "adopt", POLICY_VOLUMES, "the snapshots of an instance set "
+		    "are always tagged, so there is nothing to adopt" },
+		{ "copy_tags", POLICY_VOLUMES, "use copy_volume_tags = true; "
+		    "(EC2 copies every tag of each volume to its snapshot)" },
+		{ "exclude_boot_volume", POLICY_INSTANCES, "it applies to "
+		    "instance policies" },
+		{ "exclude_volumes", POLICY_INSTANCES, "it applies to "
+		    "instance policies; list only the volumes to back up" },
+		{ "copy_volume_tags", POLICY_INSTANCES, "use copy_tags = "
+		    "( \"Name\", ... ); to choose the tags to copy" },
+	};
+
+	for (size_t i = 0; i < sizeof(only) / sizeof(*only); i++) {
+		config_setting_t *m = config_setting_get_member(root,
+		    only[i].name);
+		if (m == NULL || only[i].only == p->resource)
+			continue;
+		error_at(ld, line_of(m), "'%s' cannot be used in %s policy: "
+		    "%s", only[i].name, p->resource == POLICY_INSTANCES ?
+		    "an instance" : "a volume", only[i].instead);
+	}
+}
+
+/*
  * Loads one file.  Returns the policy, or NULL when it had errors (all
  * reported) or memory ran out.
  */
@@ -1051,15 +1314,45 @@ load_file(struct loader *ld)
 		p->adopt = config_setting_get_bool(s);
 	p->max_deletes = get_int(root, "max_deletes", -1);
 
+	/* Instance policies: what is left out of every instance comes
+	 * before the instances, which add their own. */
+	if ((s = config_setting_get_member(root, "exclude_boot_volume")) !=
+	    NULL && config_setting_type(s) == CONFIG_TYPE_BOOL)
+		p->exclude_boot = config_setting_get_bool(s);
+	if ((s = config_setting_get_member(root, "exclude_volumes")) != NULL &&
+	    has_type(s, SET_STRINGS) && !read_exclude(ld, s,
+	    "exclude_volumes", &p->exclude, &p->nexclude))
+		goto oom;
+	if ((s = config_setting_get_member(root, "copy_volume_tags")) !=
+	    NULL && config_setting_type(s) == CONFIG_TYPE_BOOL)
+		p->copy_volume_tags = config_setting_get_bool(s);
+
 	if ((s = config_setting_get_member(root, "volumes")) != NULL &&
 	    has_type(s, SET_LIST) && !read_volumes(ld, s, p) &&
 	    ld->errors == errors_before)
 		goto oom;
+	if ((s = config_setting_get_member(root, "instances")) != NULL &&
+	    has_type(s, SET_LIST) && !read_instances(ld, s, p))
+		goto oom;
+	if (s != NULL)
+		p->resource = POLICY_INSTANCES;
 
 	if ((s = config_setting_get_member(root, "select")) != NULL &&
 	    config_setting_type(s) == CONFIG_TYPE_GROUP &&
 	    check_members(ld, s, select_settings, "select")) {
 		config_setting_t *tags = config_setting_get_member(s, "tags");
+		const char *res = get_string(s, "resource");
+		if (res != NULL && strcmp(res, "instance") == 0)
+			p->resource = POLICY_INSTANCES;
+		else if (res != NULL && strcmp(res, "volume") != 0)
+			error_at(ld, line_of(config_setting_get_member(s,
+			    "resource")), "select: resource '%s' is not "
+			    "\"volume\" or \"instance\"", res);
+		if ((res == NULL || strcmp(res, "volume") == 0) &&
+		    config_setting_get_member(root, "instances") != NULL)
+			error_at(ld, line_of(s), "this policy lists instances, "
+			    "so its select must choose instances too: add "
+			    "resource = \"instance\";");
 		if (tags == NULL || config_setting_length(tags) == 0)
 			error_at(ld, line_of(s), "'select' needs at least one "
 			    "tag: select = { tags = ( { key = \"Backup\"; "
@@ -1068,6 +1361,7 @@ load_file(struct loader *ld)
 		    &p->nselect_tags) && ld->errors == errors_before)
 			goto oom;
 	}
+	check_resource(ld, root, p);
 
 	if ((s = config_setting_get_member(root, "snapshot_tags")) != NULL &&
 	    has_type(s, SET_LIST)) {
@@ -1105,16 +1399,37 @@ load_file(struct loader *ld)
 	p->hook_timeout = (int)get_int(root, "hook_timeout",
 	    POLICY_HOOK_TIMEOUT);
 	if (!read_hook(ld, root, "on_success", &p->on_success) ||
-	    !read_hook(ld, root, "on_failure", &p->on_failure))
+	    !read_hook(ld, root, "on_failure", &p->on_failure) ||
+	    !read_freeze(ld, root, &p->freeze))
 		goto oom;
+	if ((str = get_string(root, "pre_snapshot_failure")) != NULL) {
+		if (strcmp(str, "snapshot") == 0)
+			p->pre_failure = POLICY_PRE_SNAPSHOT;
+		else if (strcmp(str, "skip") != 0)
+			error_at(ld, line_of(config_setting_get_member(root,
+			    "pre_snapshot_failure")), "pre_snapshot_failure "
+			    "is '%s'; it must be \"skip\" (no snapshot when "
+			    "the pre_snapshot hook fails) or \"snapshot\" "
+			    "(one anyway, tagged ec2backup:consistency = "
+			    "crash)", str);
+	}
+
+	if (p->resource == POLICY_INSTANCES &&
+	    p->nsnapshot_tags > POLICY_SET_TAGS_MAX)
+		error_at(ld, line_of(config_setting_get_member(root,
+		    "snapshot_tags")), "at most %d snapshot_tags in an "
+		    "instance policy (EC2 allows 50 tags and ec2backup writes "
+		    "7 on the snapshots of a set)", POLICY_SET_TAGS_MAX);
 
 	if (config_setting_get_member(root, "volumes") == NULL &&
+	    config_setting_get_member(root, "instances") == NULL &&
 	    config_setting_get_member(root, "select") == NULL)
-		error_at(ld, 1, "policy has neither 'volumes' nor 'select'; "
-		    "list volumes by id or select them by tag");
-	else if (p->nvolumes == 0 && p->nselect_tags == 0 &&
-	    ld->errors == errors_before)
-		error_at(ld, 1, "policy selects no volumes: 'volumes' is empty "
+		error_at(ld, 1, "policy has neither 'volumes', 'instances' nor "
+		    "'select'; list volumes or instances by id, or select "
+		    "them by tag");
+	else if (p->nvolumes == 0 && p->ninstances == 0 &&
+	    p->nselect_tags == 0 && ld->errors == errors_before)
+		error_at(ld, 1, "policy selects nothing: its list is empty "
 		    "and there is no 'select'");
 
 	if (p->name == NULL || p->timezone == NULL ||
@@ -1263,7 +1578,7 @@ cross_check(struct policy_set *set, FILE *diag_out)
 			break;
 		}
 		set->nerrors += ld.errors;
-		n += p->nvolumes;
+		n += p->nvolumes + p->ninstances;
 	}
 	if ((all = malloc((n ? n : 1) * sizeof(*all))) == NULL) {
 		fprintf(diag_out, "ec2backup: out of memory\n");
@@ -1271,11 +1586,16 @@ cross_check(struct policy_set *set, FILE *diag_out)
 		return;
 	}
 	n = 0;
-	for (size_t i = 0; i < set->npolicies; i++)
+	for (size_t i = 0; i < set->npolicies; i++) {
 		for (size_t v = 0; v < set->policies[i]->nvolumes; v++)
 			all[n++] = (struct listed_volume){
 			    set->policies[i]->volumes[v].id, i,
 			    set->policies[i]->volumes[v].line };
+		for (size_t v = 0; v < set->policies[i]->ninstances; v++)
+			all[n++] = (struct listed_volume){
+			    set->policies[i]->instances[v].id, i,
+			    set->policies[i]->instances[v].line };
+	}
 	qsort(all, n, sizeof(*all), cmp_listed);
 	for (size_t a = 0; a < n; a++) {
 		for (size_t b = a + 1; b < n && strcmp(all[a].id, all[b].id)
@@ -1294,10 +1614,11 @@ cross_check(struct policy_set *set, FILE *diag_out)
 				    "only", all[b].id, q->name, q->file,
 				    all[a].line);
 			else
-				warning_at(&ld, all[b].line, "volume %s is also "
+				warning_at(&ld, all[b].line, "%s %s is also "
 				    "managed by policy '%s' (%s:%d); both will "
-				    "snapshot it", all[b].id, q->name, q->file,
-				    all[a].line);
+				    "snapshot it", strncmp(all[b].id, "i-", 2)
+				    == 0 ? "instance" : "volume", all[b].id,
+				    q->name, q->file, all[a].line);
 			set->nwarnings += ld.warnings;
 		}
 	}
@@ -1374,16 +1695,16 @@ policy_set_nvolumes(const struct policy_set *set)
 const char *const *
 policy_setting_names(void)
 {
-	static const char *names[64];
+	static const char *names[96];
 
 	if (names[0] == NULL) {
 		size_t n = 0;
 		const struct setting *tables[] = { root_settings,
-		    retain_settings, volume_settings, select_settings,
-		    tag_settings, monitor_settings };
+		    retain_settings, volume_settings, instance_settings,
+		    select_settings, tag_settings, monitor_settings };
 		for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++)
 			for (const struct setting *s = tables[t];
-			    s->name != NULL && n + 1 < 64; s++)
+			    s->name != NULL && n + 1 < 96; s++)
 				names[n++] = s->name;
 	}
 	return names;

@@ -21,6 +21,8 @@
 #define POLICY_TAG_KEY_MAX 128
 #define POLICY_TAG_VALUE_MAX 256
 #define POLICY_VOLUME_ID_MAX 21 /* "vol-" + 17 hex digits */
+#define POLICY_INSTANCE_ID_MAX 19 /* "i-" + 17 hex digits */
+#define POLICY_EXCLUDE_MAX 40   /* EC2's ExcludeDataVolumeId.N limit */
 #define POLICY_DEFAULT_DIR "/etc/ec2backup/policies"
 #define POLICY_DURATION_MAX (366L * 86400)
 #define POLICY_MONITOR_WARN (28L * 3600)   /* sanoid's daily defaults */
@@ -35,11 +37,48 @@ struct policy_tag {
 	int line;
 };
 
+/* What runs around a snapshot's creation to make it consistent: the pre
+ * hook just before the create call (to freeze or flush), the post hook
+ * just after EC2 answers (to thaw).  argv lists, NULL-terminated; NULL
+ * when not set. */
+struct policy_freeze {
+	char **pre;
+	char **post;
+};
+
+/* When the pre hook fails: no snapshot (the default), or one anyway,
+ * marked as not quiesced. */
+enum policy_pre_failure {
+	POLICY_PRE_SKIP,
+	POLICY_PRE_SNAPSHOT
+};
+
 struct policy_volume {
 	char id[POLICY_VOLUME_ID_MAX + 1];
 	char *description; /* NULL when not set */
 	int keep;          /* the volume's own keep, or the policy's */
 	int line;
+	struct policy_freeze freeze; /* its own hooks; else the policy's */
+};
+
+/* An instance whose volumes are snapshotted together, as one set. */
+struct policy_instance {
+	char id[POLICY_INSTANCE_ID_MAX + 1];
+	char *description; /* NULL when not set */
+	int keep;          /* the instance's own keep, or the policy's */
+	int line;
+	bool exclude_boot; /* its own, or the policy's */
+	/* Data volumes left out: the policy's, then the instance's own. */
+	char (*exclude)[POLICY_VOLUME_ID_MAX + 1];
+	size_t nexclude;
+	struct policy_freeze freeze;
+};
+
+/* What a policy backs up: volumes one by one, or instances, each as a set
+ * of snapshots taken at one instant (CreateSnapshots). */
+enum policy_resource {
+	POLICY_VOLUMES,
+	POLICY_INSTANCES
 };
 
 /* Calendar retention on top of keep; 0 means the rule is off. */
@@ -60,10 +99,21 @@ struct policy {
 	bool adopt;
 	long max_deletes;  /* -1 when not set */
 
+	enum policy_resource resource;
 	struct policy_volume *volumes;
 	size_t nvolumes;
-	struct policy_tag *select_tags; /* a volume matches when it has all */
+	struct policy_instance *instances;
+	size_t ninstances;
+	/* Selection by tags: volumes, or instances with resource
+	 * POLICY_INSTANCES; a resource matches when it has all. */
+	struct policy_tag *select_tags;
 	size_t nselect_tags;
+	/* Instance policies: the root volume left out, and data volumes
+	 * left out of every instance (each instance adds its own). */
+	bool exclude_boot;
+	char (*exclude)[POLICY_VOLUME_ID_MAX + 1];
+	size_t nexclude;
+	bool copy_volume_tags; /* instance policies: CopyTagsFromSource */
 	struct policy_tag *snapshot_tags;
 	size_t nsnapshot_tags;
 	char **copy_tags;  /* volume tag keys written on new snapshots */
@@ -75,7 +125,10 @@ struct policy {
 	} monitor;
 	char **on_success; /* argv, NULL-terminated; NULL when not set */
 	char **on_failure;
-	int hook_timeout;  /* seconds */
+	struct policy_freeze freeze; /* for volumes and instances without
+					their own */
+	enum policy_pre_failure pre_failure;
+	int hook_timeout;  /* seconds, for every hook of the policy */
 };
 
 /* Every policy of one run, in command-line order (directories sorted). */
@@ -105,6 +158,9 @@ size_t policy_set_nvolumes(const struct policy_set *set);
 
 /* True when s is a well-formed EBS volume id (vol- and 8 or 17 hex). */
 bool policy_valid_volume_id(const char *s);
+
+/* True when s is a well-formed instance id (i- and 8 or 17 hex). */
+bool policy_valid_instance_id(const char *s);
 
 /* True when s is a valid policy name ([A-Za-z0-9_.-]{1,64}). */
 bool policy_valid_name(const char *s);

@@ -24,6 +24,7 @@ struct bad_case {
 };
 
 #define VOL "vol-0123456789abcdef0"
+#define INST "i-0123456789abcdef0"
 
 static const struct bad_case bad_cases[] = {
 	{ "syntax error",
@@ -165,8 +166,9 @@ static const struct bad_case bad_cases[] = {
 	  "(use an IANA name such as Europe/Helsinki)\n" },
 	{ "neither volumes nor select",
 	  "keep = 7;\n",
-	  "FILE:1: error: policy has neither 'volumes' nor 'select'; list "
-	  "volumes by id or select them by tag\n" },
+	  "FILE:1: error: policy has neither 'volumes', 'instances' nor "
+	  "'select'; list volumes or instances by id, or select them by tag"
+	  "\n" },
 	{ "select without tags",
 	  "keep = 7;\nselect = {\n  tags = ();\n};\n",
 	  "FILE:2: error: 'select' needs at least one tag: select = { tags = "
@@ -245,8 +247,70 @@ static const struct bad_case bad_cases[] = {
 	  "FILE:2: error: duplicate setting name\n" },
 	{ "empty volume list",
 	  "keep = 7;\nvolumes = ();\n",
-	  "FILE:1: error: policy selects no volumes: 'volumes' is empty and "
+	  "FILE:1: error: policy selects nothing: its list is empty and "
 	  "there is no 'select'\n" },
+	{ "a malformed instance id, and one listed twice",
+	  "keep = 2;\ninstances = (\n  { id = \"i-xyz\"; },\n"
+	  "  { id = \"" INST "\"; },\n  { id = \"" INST "\"; } );\n",
+	  "FILE:3: error: 'i-xyz' is not an instance id (expected i- and 8 or "
+	  "17 lowercase hex digits)\n"
+	  "FILE:5: error: instance " INST " is listed twice (first at line "
+	  "4)\n" },
+	{ "volumes and instances in one policy",
+	  "keep = 2;\nvolumes = ( { id = \"" VOL "\"; } );\n"
+	  "instances = ( { id = \"" INST "\"; } );\n",
+	  "FILE:2: error: 'volumes' cannot be used in an instance policy: "
+	  "list the instances in 'instances', or write a second policy for "
+	  "the volumes\n" },
+	{ "volume-only settings in an instance policy",
+	  "keep = 2;\nselect = { resource = \"instance\"; tags = ( { key = "
+	  "\"B\"; value = \"1\"; } ); };\nadopt = true;\n"
+	  "copy_tags = ( \"Name\" );\n",
+	  "FILE:3: error: 'adopt' cannot be used in an instance policy: the "
+	  "snapshots of an instance set are always tagged, so there is "
+	  "nothing to adopt\n"
+	  "FILE:4: error: 'copy_tags' cannot be used in an instance policy: "
+	  "use copy_volume_tags = true; (EC2 copies every tag of each volume "
+	  "to its snapshot)\n" },
+	{ "instance-only settings in a volume policy",
+	  "keep = 2;\nvolumes = ( { id = \"" VOL "\"; } );\n"
+	  "exclude_boot_volume = true;\ncopy_volume_tags = true;\n",
+	  "FILE:3: error: 'exclude_boot_volume' cannot be used in a volume "
+	  "policy: it applies to instance policies\n"
+	  "FILE:4: error: 'copy_volume_tags' cannot be used in a volume "
+	  "policy: use copy_tags = ( \"Name\", ... ); to choose the tags to "
+	  "copy\n" },
+	{ "exclusions that EC2 would refuse",
+	  "keep = 2;\nexclude_volumes = ( \"" VOL "\", \"vol-1\" );\n"
+	  "instances = ( { id = \"" INST "\"; exclude_volumes = ( \"" VOL
+	  "\" ); } );\n",
+	  "FILE:2: error: 'vol-1' in exclude_volumes is not a volume id "
+	  "(expected vol- and 8 or 17 lowercase hex digits)\n"
+	  "FILE:3: error: volume " VOL " is left out twice (exclude_volumes "
+	  "of the instance)\n" },
+	{ "a select of an unknown resource",
+	  "keep = 2;\ninstances = ( { id = \"" INST "\"; } );\n"
+	  "select = { resource = \"instances\"; tags = ( { key = \"B\"; "
+	  "value = \"1\"; } ); };\n",
+	  "FILE:3: error: select: resource 'instances' is not \"volume\" or "
+	  "\"instance\"\n" },
+	{ "a select of volumes in an instance policy",
+	  "keep = 2;\ninstances = ( { id = \"" INST "\"; } );\n"
+	  "select = { tags = ( { key = \"B\"; value = \"1\"; } ); };\n",
+	  "FILE:3: error: this policy lists instances, so its select must "
+	  "choose instances too: add resource = \"instance\";\n" },
+	{ "freeze hooks that are not absolute, and an unknown failure mode",
+	  "keep = 2;\nvolumes = ( { id = \"" VOL "\"; pre_snapshot = ( "
+	  "\"fsfreeze\", \"-f\", \"/data\" ); post_snapshot = ( "
+	  "\"/sbin/fsfreeze\", \"-u\", \"/data\" ); } );\n"
+	  "pre_snapshot_failure = \"ignore\";\n",
+	  "FILE:2: error: 'pre_snapshot' must start with the program's "
+	  "absolute path, not 'fsfreeze' (cron and systemd run with a short "
+	  "PATH)\n"
+	  "FILE:3: error: pre_snapshot_failure is 'ignore'; it must be "
+	  "\"skip\" (no snapshot when the pre_snapshot hook fails) or "
+	  "\"snapshot\" (one anyway, tagged ec2backup:consistency = crash)"
+	  "\n" },
 	{ "several problems in one file",
 	  "kepe = 7;\nvolumes = (\n  { id = \"vol-xyz\"; }\n);\n"
 	  "timezone = 3;\n",
@@ -470,6 +534,58 @@ test_duplicate_names(void **state)
 	free(diag);
 	unlink(a);
 	unlink(b);
+}
+
+static void
+test_instance_policy(void **state)
+{
+	char a[128], *paths[1], *diag;
+	struct policy_set *set;
+	const struct policy *p;
+	const struct policy_instance *in;
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s/db.cfg", tmpdir);
+	write_file(a, "keep = 3;\nexclude_volumes = ( \"vol-0a1b2c3d\" );\n"
+	    "pre_snapshot = ( \"/sbin/fsfreeze\", \"-f\", \"/data\" );\n"
+	    "post_snapshot = ( \"/sbin/fsfreeze\", \"-u\", \"/data\" );\n"
+	    "pre_snapshot_failure = \"snapshot\";\ncopy_volume_tags = true;\n"
+	    "instances = (\n  { id = \"" INST "\"; keep = 5; "
+	    "exclude_boot_volume = true;\n    exclude_volumes = ( \"" VOL
+	    "\" );\n    pre_snapshot = ( \"/usr/bin/sync\" ); },\n"
+	    "  { id = \"i-0a1b2c3d\"; }\n);\n", 0600);
+	paths[0] = a;
+	set = load(paths, 1, &diag);
+	/* A pre hook without a post hook is allowed, and warned about. */
+	assert_non_null(strstr(diag, ":10: warning: pre_snapshot without "
+	    "post_snapshot"));
+	assert_int_equal(set->nerrors, 0);
+	assert_int_equal(set->npolicies, 1);
+	p = set->policies[0];
+	assert_int_equal(p->resource, POLICY_INSTANCES);
+	assert_int_equal(p->ninstances, 2);
+	assert_int_equal(p->pre_failure, POLICY_PRE_SNAPSHOT);
+	assert_true(p->copy_volume_tags);
+	assert_string_equal(p->freeze.pre[2], "/data");
+	assert_null(p->freeze.pre[3]);
+	in = &p->instances[0];
+	assert_string_equal(in->id, INST);
+	assert_int_equal(in->keep, 5);
+	assert_true(in->exclude_boot);
+	/* The policy's exclusions, then the instance's own. */
+	assert_int_equal(in->nexclude, 2);
+	assert_string_equal(in->exclude[0], "vol-0a1b2c3d");
+	assert_string_equal(in->exclude[1], VOL);
+	assert_string_equal(in->freeze.pre[0], "/usr/bin/sync");
+	assert_null(in->freeze.post);
+	in = &p->instances[1];
+	assert_int_equal(in->keep, 3);
+	assert_false(in->exclude_boot);
+	assert_int_equal(in->nexclude, 1);
+	assert_null(in->freeze.pre);
+	policy_set_free(set);
+	free(diag);
+	unlink(a);
 }
 
 static void
@@ -708,6 +824,7 @@ main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_shared_volume_warns),
+		cmocka_unit_test(test_instance_policy),
 		cmocka_unit_test(test_shared_adopt_warns),
 		cmocka_unit_test(test_fifo_refused),
 		cmocka_unit_test(test_secret_warning),
