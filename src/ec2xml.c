@@ -63,6 +63,8 @@ enum role {
 	R_VOLUMES_ROOT,
 	R_IMAGES_ROOT,
 	R_CREATE_ROOT,             /* CreateSnapshotResponse: also an item */
+	R_CREATE_SNAPSHOTS_ROOT,
+	R_INSTANCES_ROOT,
 	R_RETURN_ROOT,             /* DeleteSnapshot, CreateTags */
 	R_RESPONSE_ROOT,           /* <Response><Errors><Error> */
 	R_ERROR_RESPONSE_ROOT,     /* <ErrorResponse><Error> */
@@ -78,6 +80,19 @@ enum role {
 	R_MAPPINGS,
 	R_MAPPING,
 	R_EBS,
+	/* CreateSnapshots: its own set and item, so that <state> is read
+	 * there and only there */
+	R_SNAPSHOT_INFO_SET,
+	R_SNAPSHOT_INFO,
+	/* DescribeInstances */
+	R_RESERVATION_SET,
+	R_RESERVATION,
+	R_INSTANCE_SET,
+	R_INSTANCE,
+	R_INSTANCE_STATE,
+	R_INSTANCE_MAPPINGS,
+	R_INSTANCE_MAPPING,
+	R_INSTANCE_EBS,
 	R_ERRORS,
 	R_ERROR,
 	/* text */
@@ -87,12 +102,19 @@ enum role {
 	T_SNAPSHOT_ID,
 	T_SNAPSHOT_VOLUME_ID,
 	T_SNAPSHOT_STATUS,
+	T_SNAPSHOT_STATE,
 	T_START_TIME,
 	T_DESCRIPTION,
 	T_VOLUME_ID,
 	T_VOLUME_STATUS,
 	T_IMAGE_ID,
 	T_MAPPING_SNAPSHOT_ID,
+	T_INSTANCE_ID,
+	T_INSTANCE_STATE_NAME,
+	T_ROOT_DEVICE,
+	T_DEVICE_NAME,
+	T_MAPPING_VOLUME_ID,
+	T_MAPPING_STATUS,
 	T_TAG_KEY,
 	T_TAG_VALUE,
 	T_ERROR_CODE,
@@ -123,6 +145,8 @@ static const struct role_info roles[R_COUNT] = {
 	[R_VOLUMES_ROOT] = { "DescribeVolumesResponse", TX_NONE, 0 },
 	[R_IMAGES_ROOT] = { "DescribeImagesResponse", TX_NONE, 0 },
 	[R_CREATE_ROOT] = { "CreateSnapshotResponse", TX_NONE, 0 },
+	[R_CREATE_SNAPSHOTS_ROOT] = { "CreateSnapshotsResponse", TX_NONE, 0 },
+	[R_INSTANCES_ROOT] = { "DescribeInstancesResponse", TX_NONE, 0 },
 	[R_RETURN_ROOT] = { "", TX_NONE, 0 },   /* named by the kind */
 	[R_RESPONSE_ROOT] = { "Response", TX_NONE, 0 },
 	[R_ERROR_RESPONSE_ROOT] = { "ErrorResponse", TX_NONE, 0 },
@@ -137,6 +161,16 @@ static const struct role_info roles[R_COUNT] = {
 	[R_MAPPINGS] = { "blockDeviceMapping", TX_NONE, 0 },
 	[R_MAPPING] = { "item", TX_NONE, 0 },
 	[R_EBS] = { "ebs", TX_NONE, 0 },
+	[R_SNAPSHOT_INFO_SET] = { "snapshotSet", TX_NONE, 0 },
+	[R_SNAPSHOT_INFO] = { "item", TX_NONE, 0 },
+	[R_RESERVATION_SET] = { "reservationSet", TX_NONE, 0 },
+	[R_RESERVATION] = { "item", TX_NONE, 0 },
+	[R_INSTANCE_SET] = { "instancesSet", TX_NONE, 0 },
+	[R_INSTANCE] = { "item", TX_NONE, 0 },
+	[R_INSTANCE_STATE] = { "instanceState", TX_NONE, 0 },
+	[R_INSTANCE_MAPPINGS] = { "blockDeviceMapping", TX_NONE, 0 },
+	[R_INSTANCE_MAPPING] = { "item", TX_NONE, 0 },
+	[R_INSTANCE_EBS] = { "ebs", TX_NONE, 0 },
 	[R_ERRORS] = { "Errors", TX_NONE, 0 },
 	[R_ERROR] = { "Error", TX_NONE, 0 },
 	[T_REQUEST_ID] = { "requestId", TX_LOG, EC2XML_REQUEST_ID_MAX },
@@ -145,12 +179,19 @@ static const struct role_info roles[R_COUNT] = {
 	[T_SNAPSHOT_ID] = { "snapshotId", TX_ID, EC2XML_ID_MAX },
 	[T_SNAPSHOT_VOLUME_ID] = { "volumeId", TX_ID, EC2XML_ID_MAX },
 	[T_SNAPSHOT_STATUS] = { "status", TX_WORD, EC2XML_STATUS_MAX },
+	[T_SNAPSHOT_STATE] = { "state", TX_WORD, EC2XML_STATUS_MAX },
 	[T_START_TIME] = { "startTime", TX_WORD, TIME_MAX },
 	[T_DESCRIPTION] = { "description", TX_RAW, EC2XML_DESCRIPTION_MAX },
 	[T_VOLUME_ID] = { "volumeId", TX_ID, EC2XML_ID_MAX },
 	[T_VOLUME_STATUS] = { "status", TX_WORD, EC2XML_STATUS_MAX },
 	[T_IMAGE_ID] = { "imageId", TX_ID, EC2XML_ID_MAX },
 	[T_MAPPING_SNAPSHOT_ID] = { "snapshotId", TX_ID, EC2XML_ID_MAX },
+	[T_INSTANCE_ID] = { "instanceId", TX_ID, EC2XML_ID_MAX },
+	[T_INSTANCE_STATE_NAME] = { "name", TX_WORD, EC2XML_STATUS_MAX },
+	[T_ROOT_DEVICE] = { "rootDeviceName", TX_WORD, EC2XML_DEVICE_MAX },
+	[T_DEVICE_NAME] = { "deviceName", TX_WORD, EC2XML_DEVICE_MAX },
+	[T_MAPPING_VOLUME_ID] = { "volumeId", TX_ID, EC2XML_ID_MAX },
+	[T_MAPPING_STATUS] = { "status", TX_WORD, EC2XML_STATUS_MAX },
 	[T_TAG_KEY] = { "key", TX_RAW, EC2XML_TAG_KEY_MAX },
 	[T_TAG_VALUE] = { "value", TX_RAW, EC2XML_TAG_VALUE_MAX },
 	[T_ERROR_CODE] = { "Code", TX_LOG, EC2XML_CODE_MAX },
@@ -204,6 +245,34 @@ static const struct edge {
 	{ R_MAPPING, R_EBS, "ebs" },
 	{ R_EBS, T_MAPPING_SNAPSHOT_ID, "snapshotId" },
 
+	{ R_CREATE_SNAPSHOTS_ROOT, T_REQUEST_ID, "requestId" },
+	{ R_CREATE_SNAPSHOTS_ROOT, R_SNAPSHOT_INFO_SET, "snapshotSet" },
+	{ R_SNAPSHOT_INFO_SET, R_SNAPSHOT_INFO, "item" },
+	{ R_SNAPSHOT_INFO, T_SNAPSHOT_ID, "snapshotId" },
+	{ R_SNAPSHOT_INFO, T_SNAPSHOT_VOLUME_ID, "volumeId" },
+	{ R_SNAPSHOT_INFO, T_SNAPSHOT_STATE, "state" },
+	{ R_SNAPSHOT_INFO, T_START_TIME, "startTime" },
+	{ R_SNAPSHOT_INFO, T_DESCRIPTION, "description" },
+	{ R_SNAPSHOT_INFO, R_TAG_SET, "tagSet" },
+
+	{ R_INSTANCES_ROOT, T_REQUEST_ID, "requestId" },
+	{ R_INSTANCES_ROOT, R_RESERVATION_SET, "reservationSet" },
+	{ R_INSTANCES_ROOT, T_NEXT_TOKEN, "nextToken" },
+	{ R_RESERVATION_SET, R_RESERVATION, "item" },
+	{ R_RESERVATION, R_INSTANCE_SET, "instancesSet" },
+	{ R_INSTANCE_SET, R_INSTANCE, "item" },
+	{ R_INSTANCE, T_INSTANCE_ID, "instanceId" },
+	{ R_INSTANCE, R_INSTANCE_STATE, "instanceState" },
+	{ R_INSTANCE_STATE, T_INSTANCE_STATE_NAME, "name" },
+	{ R_INSTANCE, T_ROOT_DEVICE, "rootDeviceName" },
+	{ R_INSTANCE, R_INSTANCE_MAPPINGS, "blockDeviceMapping" },
+	{ R_INSTANCE_MAPPINGS, R_INSTANCE_MAPPING, "item" },
+	{ R_INSTANCE_MAPPING, T_DEVICE_NAME, "deviceName" },
+	{ R_INSTANCE_MAPPING, R_INSTANCE_EBS, "ebs" },
+	{ R_INSTANCE_EBS, T_MAPPING_VOLUME_ID, "volumeId" },
+	{ R_INSTANCE_EBS, T_MAPPING_STATUS, "status" },
+	{ R_INSTANCE, R_TAG_SET, "tagSet" },
+
 	{ R_RETURN_ROOT, T_REQUEST_ID, "requestId" },
 	{ R_RETURN_ROOT, T_RETURN, "return" },
 
@@ -237,24 +306,45 @@ static const struct {
 	    R_RETURN_ROOT, R_NONE },
 	[EC2XML_CREATE_TAGS] = { "CreateTagsResponse", R_RETURN_ROOT,
 	    R_NONE },
+	[EC2XML_DESCRIBE_INSTANCES] = { "DescribeInstancesResponse",
+	    R_INSTANCES_ROOT, R_RESERVATION_SET },
+	[EC2XML_CREATE_SNAPSHOTS] = { "CreateSnapshotsResponse",
+	    R_CREATE_SNAPSHOTS_ROOT, R_SNAPSHOT_INFO_SET },
 	[EC2XML_ERROR_ONLY] = { NULL, R_NONE, R_NONE },
 };
+
+/* One entry per kind; EC2XML_ERROR_ONLY is the last kind. */
+static_assert(sizeof kinds / sizeof kinds[0] == EC2XML_ERROR_ONLY + 1,
+    "every kind needs its entry in kinds[]");
 
 #define BIT(r) ((uint64_t)1 << (r))
 /* Text fields of an item, as opposed to those of the page. */
 #define ITEM_FIELDS (BIT(T_SNAPSHOT_ID) | BIT(T_SNAPSHOT_VOLUME_ID) | \
-    BIT(T_SNAPSHOT_STATUS) | BIT(T_START_TIME) | BIT(T_DESCRIPTION) | \
-    BIT(T_VOLUME_ID) | BIT(T_VOLUME_STATUS) | BIT(T_IMAGE_ID))
+    BIT(T_SNAPSHOT_STATUS) | BIT(T_SNAPSHOT_STATE) | BIT(T_START_TIME) | \
+    BIT(T_DESCRIPTION) | BIT(T_VOLUME_ID) | BIT(T_VOLUME_STATUS) | \
+    BIT(T_IMAGE_ID) | BIT(T_INSTANCE_ID) | BIT(T_INSTANCE_STATE_NAME) | \
+    BIT(T_ROOT_DEVICE))
+/* Text fields of an instance's block device mapping: once per mapping. */
+#define MAPPING_FIELDS (BIT(T_DEVICE_NAME) | BIT(T_MAPPING_VOLUME_ID) | \
+    BIT(T_MAPPING_STATUS))
 /* Text fields that may repeat (one per mapping, one per tag). */
 #define REPEATED_FIELDS (BIT(T_MAPPING_SNAPSHOT_ID) | BIT(T_TAG_KEY) | \
     BIT(T_TAG_VALUE))
+
+/* The text of one of an instance's block device mappings. */
+struct mapping_text {
+	char device[EC2XML_DEVICE_MAX + 1];
+	char volume_id[EC2XML_ID_MAX + 1];
+	char status[EC2XML_STATUS_MAX + 1];
+};
 
 /* The item being read: everything one callback needs, nothing more. */
 struct item {
 	char id[EC2XML_ID_MAX + 1];
 	char volume_id[EC2XML_ID_MAX + 1];
-	char status[EC2XML_STATUS_MAX + 1];
+	char status[EC2XML_STATUS_MAX + 1]; /* an instance's: its state */
 	char description[EC2XML_DESCRIPTION_MAX + 1];
+	char root_device[EC2XML_DEVICE_MAX + 1];
 	int64_t start;
 	uint64_t seen;             /* BIT(role) of the fields read */
 	struct ec2xml_tag tags[EC2XML_TAGS_MAX];
@@ -268,6 +358,11 @@ struct item {
 	char snapshot_ids[EC2XML_IMAGE_SNAPSHOTS_MAX][EC2XML_ID_MAX + 1];
 	const char *snapshot_ptrs[EC2XML_IMAGE_SNAPSHOTS_MAX];
 	size_t nsnapshots;
+	/* an instance's mappings; the last one is the one being read */
+	struct mapping_text mapping_text[EC2XML_MAPPINGS_MAX];
+	struct ec2xml_mapping mappings[EC2XML_MAPPINGS_MAX];
+	size_t nmappings;
+	uint64_t mapping_seen;     /* BIT(role) of that mapping's fields */
 };
 
 struct ec2xml {
@@ -294,6 +389,8 @@ struct ec2xml {
 	bool has_ns;
 	uint64_t seen;             /* BIT(role) of page fields and sets read */
 	size_t item_no;            /* items opened */
+	size_t reservation_no;     /* DescribeInstances reservations opened */
+	size_t reservation_mark;   /* item_no when the last one opened */
 	size_t nitems;             /* items delivered */
 	size_t nerrors;            /* <Error> elements read */
 
@@ -381,7 +478,11 @@ clean_copy(char *dst, size_t dstsize, const char *src, size_t srclen,
 	dst[o] = '\0';
 }
 
-/* The path of the open elements below the root, for messages. */
+/*
+ * The path of the open elements below the root, for messages.  Items are
+ * numbered from 1 in the page, an instance in its reservation, a mapping
+ * in its instance.
+ */
 static const char *
 path(struct ec2xml *x, char *buf, size_t size)
 {
@@ -391,10 +492,20 @@ path(struct ec2xml *x, char *buf, size_t size)
 	buf[0] = '\0';
 	for (int i = 1; i < x->top; i++) {
 		enum role r = x->stack[i];
+		size_t no = 0;
 
-		if (r == R_SNAPSHOT || r == R_VOLUME || r == R_IMAGE)
+		if (r == R_SNAPSHOT || r == R_VOLUME || r == R_IMAGE ||
+		    r == R_SNAPSHOT_INFO)
+			no = x->item_no;
+		else if (r == R_INSTANCE)      /* counted in its reservation */
+			no = x->item_no - x->reservation_mark;
+		else if (r == R_RESERVATION)
+			no = x->reservation_no;
+		else if (r == R_INSTANCE_MAPPING)
+			no = x->item.nmappings;
+		if (no > 0)
 			n = snprintf(buf + o, size - o, "%s%s[%zu]",
-			    o ? "/" : "", roles[r].name, x->item_no);
+			    o ? "/" : "", roles[r].name, no);
 		else
 			n = snprintf(buf + o, size - o, "%s%s",
 			    o ? "/" : "", roles[r].name);
@@ -500,6 +611,17 @@ item_reset(struct item *it)
 	it->tag_value = NULL;
 	it->arena_len = 0;
 	it->nsnapshots = 0;
+	it->root_device[0] = '\0';
+	it->nmappings = 0;
+	it->mapping_seen = 0;
+}
+
+/* The instance's mapping being read. */
+static struct mapping_text *
+mapping_now(struct item *it)
+{
+	assert(it->nmappings > 0);
+	return &it->mapping_text[it->nmappings - 1];
 }
 
 /* Appends s to the tag arena; the limits on tags bound its use. */
@@ -525,6 +647,7 @@ deliver(struct ec2xml *x, enum role r)
 	path(x, where, sizeof where);
 	switch (r) {
 	case R_SNAPSHOT:
+	case R_SNAPSHOT_INFO:
 	case R_CREATE_ROOT:
 		if (it->id[0] == '\0') {
 			fail(x, EC2XML_FAIL_CONTENT,
@@ -582,6 +705,26 @@ deliver(struct ec2xml *x, enum role r)
 				.nsnapshots = it->nsnapshots,
 			};
 			rc = x->cb.image(x->arg, &img);
+		}
+		break;
+	case R_INSTANCE:
+		if (it->id[0] == '\0') {
+			fail(x, EC2XML_FAIL_CONTENT,
+			    "%s: instance without <instanceId>", where);
+			return;
+		}
+		x->nitems++;
+		if (x->cb.instance != NULL) {
+			struct ec2xml_instance in = {
+				.id = it->id,
+				.state = it->status,
+				.root_device = it->root_device,
+				.mappings = it->mappings,
+				.nmappings = it->nmappings,
+				.tags = it->tags,
+				.ntags = it->ntags,
+			};
+			rc = x->cb.instance(x->arg, &in);
 		}
 		break;
 	default:
@@ -712,14 +855,29 @@ text_end(struct ec2xml *x, enum role r)
 	case T_SNAPSHOT_ID:
 	case T_VOLUME_ID:
 	case T_IMAGE_ID:
+	case T_INSTANCE_ID:
 		memcpy(it->id, t, x->text_len + 1);
 		break;
 	case T_SNAPSHOT_VOLUME_ID:
 		memcpy(it->volume_id, t, x->text_len + 1);
 		break;
 	case T_SNAPSHOT_STATUS:
+	case T_SNAPSHOT_STATE:
 	case T_VOLUME_STATUS:
+	case T_INSTANCE_STATE_NAME:
 		memcpy(it->status, t, x->text_len + 1);
+		break;
+	case T_ROOT_DEVICE:
+		memcpy(it->root_device, t, x->text_len + 1);
+		break;
+	case T_DEVICE_NAME:
+		memcpy(mapping_now(it)->device, t, x->text_len + 1);
+		break;
+	case T_MAPPING_VOLUME_ID:
+		memcpy(mapping_now(it)->volume_id, t, x->text_len + 1);
+		break;
+	case T_MAPPING_STATUS:
+		memcpy(mapping_now(it)->status, t, x->text_len + 1);
 		break;
 	case T_START_TIME:
 		if (inv_parse_time(t, &it->start) != 0)
@@ -830,6 +988,8 @@ seen_set(struct ec2xml *x, enum role r)
 {
 	if (BIT(r) & REPEATED_FIELDS)
 		return NULL;
+	if (BIT(r) & MAPPING_FIELDS)
+		return &x->item.mapping_seen;
 	return (BIT(r) & ITEM_FIELDS) ? &x->item.seen : &x->seen;
 }
 
@@ -841,6 +1001,7 @@ static int
 open_child(struct ec2xml *x, enum role r)
 {
 	struct item *it = &x->item;
+	struct mapping_text *mt;
 	char where[PATH_MAX_TEXT];
 	uint64_t *seen;
 
@@ -850,8 +1011,33 @@ open_child(struct ec2xml *x, enum role r)
 	case R_SNAPSHOT:
 	case R_VOLUME:
 	case R_IMAGE:
+	case R_SNAPSHOT_INFO:
+	case R_INSTANCE:
 		x->item_no++;
 		item_reset(it);
+		return 1;
+	case R_RESERVATION:
+		x->reservation_no++;
+		x->reservation_mark = x->item_no;
+		return 1;
+	case R_INSTANCE_MAPPING:
+		if (it->nmappings == EC2XML_MAPPINGS_MAX) {
+			fail(x, EC2XML_FAIL_LIMIT,
+			    "%s: more than %d block device mappings in one "
+			    "instance", path(x, where, sizeof where),
+			    EC2XML_MAPPINGS_MAX);
+			return -1;
+		}
+		/* Every mapping counts, with "" for what it lacks. */
+		mt = &it->mapping_text[it->nmappings];
+		mt->device[0] = '\0';
+		mt->volume_id[0] = '\0';
+		mt->status[0] = '\0';
+		it->mappings[it->nmappings].device = mt->device;
+		it->mappings[it->nmappings].volume_id = mt->volume_id;
+		it->mappings[it->nmappings].status = mt->status;
+		it->nmappings++;
+		it->mapping_seen = 0;
 		return 1;
 	case R_TAG:
 		if (it->ntags == EC2XML_TAGS_MAX) {
@@ -995,6 +1181,8 @@ on_end(void *arg, const xmlChar *localname, const xmlChar *prefix,
 	case R_VOLUME:
 	case R_IMAGE:
 	case R_CREATE_ROOT:
+	case R_SNAPSHOT_INFO:
+	case R_INSTANCE:
 		deliver(x, r);
 		break;
 	case R_ERROR:
@@ -1091,6 +1279,13 @@ on_xml_error(void *arg, xml_error_arg e)
 	    e->message != NULL ? e->message : "not well-formed");
 }
 
+static void
+quiet_generic_error(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 /* ---- the public interface ---- */
 
 struct ec2xml *
@@ -1102,6 +1297,9 @@ ec2xml_new(enum ec2xml_kind kind, const struct ec2xml_callbacks *callbacks,
 	if ((unsigned)kind > EC2XML_ERROR_ONLY)
 		return NULL;
 	xmlInitParser();
+	/* Some of libxml2's errors (encoding, I/O) go to its global channel,
+	 * which prints on standard error: the parser reports them itself. */
+	xmlSetGenericErrorFunc(NULL, quiet_generic_error);
 	x = calloc(1, sizeof *x);
 	if (x == NULL)
 		return NULL;

@@ -51,6 +51,10 @@
 #define EC2XML_TAGS_MAX 64
 /* Snapshot ids listed in one image's block device mappings. */
 #define EC2XML_IMAGE_SNAPSHOTS_MAX 256
+/* Block device mappings of one instance (EC2 attaches at most 128). */
+#define EC2XML_MAPPINGS_MAX 256
+/* Device names ("/dev/sdf", "xvdf"). */
+#define EC2XML_DEVICE_MAX 64
 #define EC2XML_TOKEN_MAX 4096
 /* Error code, message and request id are truncated (with "...") past
  * these many bytes and cleaned to fit in one log line. */
@@ -68,6 +72,9 @@ enum ec2xml_kind {
 	EC2XML_CREATE_SNAPSHOT,
 	EC2XML_DELETE_SNAPSHOT,
 	EC2XML_CREATE_TAGS,
+	EC2XML_DESCRIBE_INSTANCES,
+	EC2XML_CREATE_SNAPSHOTS,   /* snapshotSet/item, with <state> where
+				      the others have <status> */
 	EC2XML_ERROR_ONLY          /* an error document and nothing else */
 };
 
@@ -115,9 +122,28 @@ struct ec2xml_image {
 	size_t nsnapshots;
 };
 
+/* An instance's blockDeviceMapping/item: an EBS volume attached to it. */
+struct ec2xml_mapping {
+	const char *device;        /* deviceName */
+	const char *volume_id;     /* ebs/volumeId; "" for other devices */
+	const char *status;        /* ebs/status: attaching, attached, ... */
+};
+
+/* reservationSet/item/instancesSet/item. */
+struct ec2xml_instance {
+	const char *id;            /* instanceId; always present */
+	const char *state;         /* instanceState/name */
+	const char *root_device;   /* rootDeviceName */
+	const struct ec2xml_mapping *mappings;
+	size_t nmappings;
+	const struct ec2xml_tag *tags;
+	size_t ntags;
+};
+
 /*
  * Called once per item of the kind parsed (CreateSnapshot: once, for the
- * snapshot under the root, when the root closes).  Return 0 to go on;
+ * snapshot under the root, when the root closes; CreateSnapshots: once
+ * per snapshot of the set, its <state> as status).  Return 0 to go on;
  * any other value stops the parse with EC2XML_FAIL_CALLBACK.  Unused
  * members may be NULL.
  */
@@ -125,6 +151,7 @@ struct ec2xml_callbacks {
 	int (*snapshot)(void *arg, const struct ec2xml_snapshot *snapshot);
 	int (*volume)(void *arg, const struct ec2xml_volume *volume);
 	int (*image)(void *arg, const struct ec2xml_image *image);
+	int (*instance)(void *arg, const struct ec2xml_instance *instance);
 };
 
 struct ec2xml;

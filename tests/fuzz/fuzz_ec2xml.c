@@ -1,10 +1,11 @@
 /*
  * libFuzzer target for the EC2 response parser (src/ec2xml.c).
  *
- * The first byte chooses the response kind (low bits), how the rest is cut
- * into chunks, whether a callback stops the parse and whether the body cap
- * is hit; the rest is the body.  Every string the parser hands out is
- * checked against the limits the header promises.
+ * The first byte chooses the response kind (modulo the number of kinds,
+ * EC2XML_ERROR_ONLY being the last), how the rest is cut into chunks,
+ * whether a callback stops the parse and whether the body cap is hit; the
+ * rest is the body.  Every string the parser hands out is checked against
+ * the limits the header promises.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,25 @@ on_image(void *arg, const struct ec2xml_image *img)
 	return next(arg);
 }
 
+static int
+on_instance(void *arg, const struct ec2xml_instance *in)
+{
+	check_id(in->id, true);
+	check(strlen(in->state) <= EC2XML_STATUS_MAX);
+	check(strlen(in->root_device) <= EC2XML_DEVICE_MAX);
+	check(in->nmappings <= EC2XML_MAPPINGS_MAX);
+	check(in->nmappings == 0 || in->mappings != NULL);
+	for (size_t i = 0; i < in->nmappings; i++) {
+		const struct ec2xml_mapping *m = &in->mappings[i];
+
+		check(strlen(m->device) <= EC2XML_DEVICE_MAX);
+		check_id(m->volume_id, false);
+		check(strlen(m->status) <= EC2XML_STATUS_MAX);
+	}
+	check_tags(in->tags, in->ntags);
+	return next(arg);
+}
+
 /* One log line: no byte below 0x20, no DEL. */
 static void
 check_line(const char *s, size_t max)
@@ -108,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.snapshot = on_snapshot,
 		.volume = on_volume,
 		.image = on_image,
+		.instance = on_instance,
 	};
 	struct run r = { 0, 0 };
 	struct ec2xml *x;
@@ -125,7 +146,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	how = (ctl >> 3) & 3;
 	if (ctl & 0x20)
 		r.stop_at = 1 + ctl % 3;
-	x = ec2xml_new((enum ec2xml_kind)(ctl % 7), &cb, &r);
+	x = ec2xml_new((enum ec2xml_kind)(ctl % (EC2XML_ERROR_ONLY + 1)),
+	    &cb, &r);
 	if (x == NULL)
 		return 0;
 	if ((ctl & 0xc0) == 0xc0)

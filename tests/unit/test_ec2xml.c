@@ -104,6 +104,8 @@ struct seen {
 	size_t stop_at;            /* the callback fails on item stop_at */
 	bool sequence;             /* items are the generated page */
 	size_t bad;                /* generated items that did not match */
+	char last_mapping[256];    /* an instance's last mapping, in full */
+	size_t ntags;              /* the instance's tags */
 };
 
 static void
@@ -187,10 +189,53 @@ on_image(void *arg, const struct ec2xml_image *img)
 	return c->stop_at != 0 && c->n == c->stop_at;
 }
 
+/* "id|state|root|n:dev=vol/status,...|tags" */
+static int
+on_instance(void *arg, const struct ec2xml_instance *in)
+{
+	struct seen *c = arg;
+
+	if (c->n < KEEP) {
+		char *b = c->items[c->n];
+		size_t size = sizeof c->items[c->n], o;
+
+		snprintf(b, size, "%s|%s|%s|%zu:", in->id, in->state,
+		    in->root_device, in->nmappings);
+		o = strlen(b);
+		for (size_t i = 0; i < in->nmappings && o < size; i++) {
+			const struct ec2xml_mapping *m = &in->mappings[i];
+			int k = snprintf(b + o, size - o, "%s%s=%s/%s",
+			    i ? "," : "", m->device, m->volume_id, m->status);
+
+			if (k < 0)
+				break;
+			o += (size_t)k;
+		}
+		o = strlen(b);
+		if (o + 1 < size) {
+			b[o] = '|';
+			b[o + 1] = '\0';
+		}
+		add_tags(b, size, in->tags, in->ntags);
+	}
+	c->ntags = in->ntags;
+	c->last_mapping[0] = '\0';
+	if (in->nmappings > 0) {
+		const struct ec2xml_mapping *m =
+		    &in->mappings[in->nmappings - 1];
+
+		snprintf(c->last_mapping, sizeof c->last_mapping, "%s=%s/%s",
+		    m->device, m->volume_id, m->status);
+	}
+	c->n++;
+	return c->stop_at != 0 && c->n == c->stop_at;
+}
+
 static const struct ec2xml_callbacks callbacks = {
 	.snapshot = on_snapshot,
 	.volume = on_volume,
 	.image = on_image,
+	.instance = on_instance,
 };
 
 /* ---- feeding ---- */
@@ -309,7 +354,9 @@ parse_fails(enum ec2xml_kind kind, const char *doc, enum ec2xml_failure f,
 	for (int how = 0; how < NCHUNKINGS; how++) {
 		memset(&c, 0, sizeof c);
 		ec2xml_free(x);
-		assert_int_equal(parse(kind, doc, how, &c, &x), -1);
+		if (parse(kind, doc, how, &c, &x) != -1)
+			fail_msg("chunking %d: parsed, expected \"%s\"", how,
+			    want);
 		if (ec2xml_failure(x) != f)
 			fail_msg("chunking %d: failure %d, expected %d: %s",
 			    how, ec2xml_failure(x), f,
@@ -852,7 +899,9 @@ test_error_response(void **state)
 	static const enum ec2xml_kind kinds[] = {
 		EC2XML_DESCRIBE_SNAPSHOTS, EC2XML_DESCRIBE_VOLUMES,
 		EC2XML_DESCRIBE_IMAGES, EC2XML_CREATE_SNAPSHOT,
-		EC2XML_DELETE_SNAPSHOT, EC2XML_CREATE_TAGS, EC2XML_ERROR_ONLY,
+		EC2XML_DELETE_SNAPSHOT, EC2XML_CREATE_TAGS,
+		EC2XML_DESCRIBE_INSTANCES, EC2XML_CREATE_SNAPSHOTS,
+		EC2XML_ERROR_ONLY,
 	};
 	struct seen c;
 
@@ -1559,6 +1608,699 @@ test_tag_get(void **state)
 	assert_null(ec2xml_tag_get(tags, 0, "Name"));
 }
 
+/* ---- CreateSnapshots ---- */
+
+static const char create_snapshots_doc[] =
+    XMLDECL
+    "<CreateSnapshotsResponse xmlns=\"" NS "\">\n"
+    "  <requestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</requestId>\n"
+    "  <snapshotSet>\n"
+    "    <item>\n"
+    "      <snapshotId>snap-0a1b2c3d4e5f67890</snapshotId>\n"
+    "      <volumeId>vol-0a1b2c3d4e5f67890</volumeId>\n"
+    "      <state>pending</state>\n"
+    "      <startTime>2026-01-02T03:04:05.000Z</startTime>\n"
+    "      <progress/>\n"
+    "      <ownerId>111122223333</ownerId>\n"
+    "      <volumeSize>8</volumeSize>\n"
+    "      <description>nightly</description>\n"
+    "      <encrypted>false</encrypted>\n"
+    "      <tagSet>\n"
+    "        <item><key>ManagedBy</key><value>ec2backup</value></item>\n"
+    "        <item><key>Name</key><value>root</value></item>\n"
+    "      </tagSet>\n"
+    "      <availabilityZone>us-east-1a</availabilityZone>\n"
+    "      <sseType>none</sseType>\n"
+    "    </item>\n"
+    "    <item>\n"
+    "      <status>completed</status>\n"
+    "      <snapshotId>snap-0b1b2c3d4e5f67890</snapshotId>\n"
+    "      <volumeId>vol-0b1b2c3d4e5f67890</volumeId>\n"
+    "      <state>pending</state>\n"
+    "      <startTime>2026-01-02T03:04:05.000Z</startTime>\n"
+    "      <progress>0%</progress>\n"
+    "      <ownerId>111122223333</ownerId>\n"
+    "      <volumeSize>100</volumeSize>\n"
+    "      <description>nightly</description>\n"
+    "      <encrypted>true</encrypted>\n"
+    "      <outpostArn>arn:aws:outposts:us-east-1:111122223333:outpost/"
+    "op-1</outpostArn>\n"
+    "      <restoreDetails><snapshotId>snap-evil</snapshotId>"
+    "<state>evil</state></restoreDetails>\n"
+    "    </item>\n"
+    "  </snapshotSet>\n"
+    "</CreateSnapshotsResponse>\n";
+
+#define CSNAP1 "snap-0a1b2c3d4e5f67890|vol-0a1b2c3d4e5f67890|pending|" \
+    "1767323045|nightly|ManagedBy=ec2backup;Name=root"
+#define CSNAP2 "snap-0b1b2c3d4e5f67890|vol-0b1b2c3d4e5f67890|pending|" \
+    "1767323045|nightly|"
+
+/* A CreateSnapshots response with one item whose body is given. */
+#define CREATE_SNAPSHOTS(body) \
+    "<CreateSnapshotsResponse xmlns=\"" NS "\"><requestId>r-1</requestId>" \
+    "<snapshotSet><item>" body "</item></snapshotSet>" \
+    "</CreateSnapshotsResponse>"
+
+static void
+test_create_snapshots(void **state)
+{
+	struct seen c;
+	struct ec2xml *x;
+
+	(void)state;
+	x = parse_ok(EC2XML_CREATE_SNAPSHOTS, create_snapshots_doc, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.items[0], CSNAP1);
+	assert_string_equal(c.items[1], CSNAP2);
+	assert_int_equal(ec2xml_items(x), 2);
+	assert_string_equal(ec2xml_request_id(x),
+	    "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+	assert_string_equal(ec2xml_next_token(x), "");
+	assert_false(ec2xml_is_error(x));
+	ec2xml_free(x);
+
+	/* <state> is optional; <status> is not its name here */
+	x = parse_ok(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<status>completed</status>"), &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.items[0], "snap-1|||1704067200||");
+	ec2xml_free(x);
+
+	/* nor is <state> a DescribeSnapshots or CreateSnapshot name */
+	x = parse_ok(EC2XML_DESCRIBE_SNAPSHOTS, SNAPSHOTS(ITEM_OK
+	    "<state>completed</state><state>twice</state>"), &c);
+	assert_string_equal(c.items[0], "snap-1|||1704067200||");
+	ec2xml_free(x);
+	x = parse_ok(EC2XML_CREATE_SNAPSHOT,
+	    "<CreateSnapshotResponse xmlns=\"" NS "\">" ITEM_OK
+	    "<state>pending</state></CreateSnapshotResponse>", &c);
+	assert_string_equal(c.items[0], "snap-1|||1704067200||");
+	ec2xml_free(x);
+
+	/* an empty set, and another API version */
+	x = parse_ok(EC2XML_CREATE_SNAPSHOTS,
+	    "<CreateSnapshotsResponse xmlns=\"http://ec2.amazonaws.com/doc/"
+	    "2013-10-15/\"><snapshotSet/></CreateSnapshotsResponse>", &c);
+	assert_int_equal(c.n, 0);
+	ec2xml_free(x);
+
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(
+	    "<startTime>2024-01-01T00:00:00.000Z</startTime>"
+	    "<state>pending</state>"), EC2XML_FAIL_CONTENT,
+	    "snapshotSet/item[1]: snapshot without <snapshotId>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(
+	    "<snapshotId>snap-1</snapshotId><state>pending</state>"),
+	    EC2XML_FAIL_CONTENT, "snapshotSet/item[1]: snapshot snap-1 "
+	    "without <startTime>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(
+	    "<snapshotId>snap-1</snapshotId><startTime>now</startTime>"),
+	    EC2XML_FAIL_CONTENT, "snapshotSet/item[1]/startTime: \"now\" is "
+	    "not an EC2 timestamp");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<state>pending</state><state>error</state>"),
+	    EC2XML_FAIL_CONTENT, "snapshotSet/item[1]: more than one <state>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<snapshotId>snap-2</snapshotId>"), EC2XML_FAIL_CONTENT,
+	    "more than one <snapshotId>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<volumeId>vol 1</volumeId>"), EC2XML_FAIL_CONTENT,
+	    "snapshotSet/item[1]/volumeId: volumeId \"vol 1\" has a "
+	    "character that no id has");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<state>pending-pending-pending-pending-p</state>"),
+	    EC2XML_FAIL_LIMIT,
+	    "snapshotSet/item[1]/state: longer than 32 characters");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS, CREATE_SNAPSHOTS(ITEM_OK
+	    "<tagSet><item><key>a</key><value>1</value><value>2</value>"
+	    "</item></tagSet>"), EC2XML_FAIL_CONTENT,
+	    "snapshotSet/item[1]/tagSet/item: more than one <value>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS,
+	    "<CreateSnapshotsResponse xmlns=\"" NS "\"><requestId>r"
+	    "</requestId></CreateSnapshotsResponse>", EC2XML_FAIL_CONTENT,
+	    "no <snapshotSet> in <CreateSnapshotsResponse>");
+	/* the singular and plural responses are not each other */
+	parse_fails(EC2XML_CREATE_SNAPSHOTS,
+	    "<CreateSnapshotResponse xmlns=\"" NS "\">" ITEM_OK
+	    "</CreateSnapshotResponse>", EC2XML_FAIL_CONTENT,
+	    "unexpected root element <CreateSnapshotResponse>, expected "
+	    "<CreateSnapshotsResponse>");
+	parse_fails(EC2XML_CREATE_SNAPSHOT, create_snapshots_doc,
+	    EC2XML_FAIL_CONTENT, "unexpected root element "
+	    "<CreateSnapshotsResponse>, expected <CreateSnapshotResponse>");
+	parse_fails(EC2XML_DESCRIBE_SNAPSHOTS, create_snapshots_doc,
+	    EC2XML_FAIL_CONTENT, "expected <DescribeSnapshotsResponse>");
+	parse_fails(EC2XML_CREATE_SNAPSHOTS,
+	    "<CreateSnapshotsResponse xmlns=\"" NS "\"><snapshotSet><item>"
+	    ITEM_OK "<tagSet><item><key>", EC2XML_FAIL_TRUNCATED,
+	    "inside snapshotSet/item[1]/tagSet/item/key, expected </key>");
+}
+
+/* ---- DescribeInstances ---- */
+
+/* In two parts: ISO C promises string literals of 4095 bytes only. */
+static const char instances_doc_1[] =
+    XMLDECL
+    "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/"
+    "2016-11-15/\">\n"
+    "  <requestId>d15d204f-fc31-4600-85d3-5c86e5483b92</requestId>\n"
+    "  <reservationSet>\n"
+    "    <item>\n"
+    "      <reservationId>r-0123456789abcdef0</reservationId>\n"
+    "      <ownerId>123456789012</ownerId>\n"
+    "      <groupSet>\n"
+    "        <item><groupId>sg-4e970e7e</groupId>"
+    "<groupName>notebook</groupName><instanceId>i-evil0</instanceId>"
+    "</item>\n"
+    "      </groupSet>\n"
+    "      <instancesSet>\n"
+    "        <item>\n"
+    "          <instanceId>i-0fde9cece00000001</instanceId>\n"
+    "          <imageId>ami-30fe7300</imageId>\n"
+    "          <instanceState>\n"
+    "            <code>80</code>\n"
+    "            <name>stopped</name>\n"
+    "          </instanceState>\n"
+    "          <privateDnsName/>\n"
+    "          <dnsName/>\n"
+    "          <reason>User initiated (2013-03-01 17:24:16 GMT)</reason>\n"
+    "          <keyName>aws</keyName>\n"
+    "          <amiLaunchIndex>0</amiLaunchIndex>\n"
+    "          <productCodes/>\n"
+    "          <instanceType>m1.small</instanceType>\n"
+    "          <launchTime>2012-10-16T20:00:13.000Z</launchTime>\n"
+    "          <placement>\n"
+    "            <availabilityZone>us-west-2a</availabilityZone>\n"
+    "            <groupName/>\n"
+    "            <tenancy>default</tenancy>\n"
+    "          </placement>\n"
+    "          <monitoring><state>disabled</state></monitoring>\n"
+    "          <groupSet><item><groupId>sg-4e970e7e</groupId>"
+    "<groupName>notebook</groupName></item></groupSet>\n"
+    "          <stateReason>\n"
+    "            <code>Client.UserInitiatedShutdown</code>\n"
+    "            <message>Client.UserInitiatedShutdown: User initiated "
+    "shutdown</message>\n"
+    "          </stateReason>\n"
+    "          <architecture>x86_64</architecture>\n"
+    "          <rootDeviceType>ebs</rootDeviceType>\n"
+    "          <rootDeviceName>/dev/sda1</rootDeviceName>\n"
+    "          <blockDeviceMapping>\n"
+    "            <item>\n"
+    "              <deviceName>/dev/sda1</deviceName>\n"
+    "              <ebs>\n"
+    "                <volumeId>vol-0bc71579a00000001</volumeId>\n"
+    "                <status>attached</status>\n"
+    "                <attachTime>2012-10-16T20:00:21.000Z</attachTime>\n"
+    "                <deleteOnTermination>true</deleteOnTermination>\n"
+    "              </ebs>\n"
+    "            </item>\n"
+    "          </blockDeviceMapping>\n"
+    "          <virtualizationType>paravirtual</virtualizationType>\n"
+    "          <clientToken/>\n"
+    "          <tagSet>\n"
+    "            <item><key>notebook</key><value/></item>\n"
+    "          </tagSet>\n"
+    "          <hypervisor>xen</hypervisor>\n"
+    "          <networkInterfaceSet/>\n"
+    "          <ebsOptimized>false</ebsOptimized>\n"
+    "        </item>\n"
+    "      </instancesSet>\n"
+    "    </item>\n";
+static const char instances_doc_2[] =
+    "    <item>\n"
+    "      <reservationId>r-6670ce54</reservationId>\n"
+    "      <ownerId>123456789012</ownerId>\n"
+    "      <groupSet/>\n"
+    "      <blockDeviceMapping><item><deviceName>/dev/evil</deviceName>"
+    "</item></blockDeviceMapping>\n"
+    "      <instancesSet>\n"
+    "        <item>\n"
+    "          <instanceId>i-078f1b94a00000002</instanceId>\n"
+    "          <imageId>ami-c4d643f4</imageId>\n"
+    "          <instanceState><code>16</code><name>running</name>"
+    "</instanceState>\n"
+    "          <productCodes><item><productCode>abc</productCode>"
+    "<type>marketplace</type></item></productCodes>\n"
+    "          <instanceType>m5.large</instanceType>\n"
+    "          <placement><availabilityZone>us-west-2b</availabilityZone>"
+    "<availabilityZoneId>usw2-az2</availabilityZoneId>"
+    "<tenancy>default</tenancy></placement>\n"
+    "          <monitoring><state>enabled</state></monitoring>\n"
+    "          <rootDeviceType>ebs</rootDeviceType>\n"
+    "          <blockDeviceMapping>\n"
+    "            <item><deviceName>/dev/xvda</deviceName><ebs>"
+    "<volumeId>vol-0a8d2e99100000002</volumeId><status>attached</status>"
+    "<attachTime>2023-03-09T16:44:07.000Z</attachTime>"
+    "<deleteOnTermination>true</deleteOnTermination></ebs></item>\n"
+    "            <item><ebs><deleteOnTermination>false"
+    "</deleteOnTermination><status>attaching</status>"
+    "<volumeId>vol-0a8d2e99100000003</volumeId></ebs>"
+    "<deviceName>/dev/sdf</deviceName></item>\n"
+    "            <item><deviceName>/dev/sdg</deviceName>"
+    "<noDevice/><volumeId>vol-evil</volumeId><status>evil</status>"
+    "</item>\n"
+    "            <item><deviceName>/dev/sdh</deviceName><ebs>"
+    "<volumeId>vol-0a8d2e99100000004</volumeId><status>detaching"
+    "</status><attachment><volumeId>vol-evil</volumeId>"
+    "<status>evil</status></attachment><volumeOwnerId>123456789012"
+    "</volumeOwnerId><tagSet><item><key>evil</key></item></tagSet>"
+    "</ebs></item>\n"
+    "          </blockDeviceMapping>\n"
+    "          <rootDeviceName>/dev/xvda</rootDeviceName>\n"
+    "          <networkInterfaceSet>\n"
+    "            <item>\n"
+    "              <networkInterfaceId>eni-0123</networkInterfaceId>\n"
+    "              <status>in-use</status>\n"
+    "              <attachment>\n"
+    "                <attachmentId>eni-attach-1</attachmentId>\n"
+    "                <deviceIndex>0</deviceIndex>\n"
+    "                <status>attached</status>\n"
+    "                <instanceId>i-evil1</instanceId>\n"
+    "              </attachment>\n"
+    "              <tagSet><item><key>evil</key><value>eni</value>"
+    "</item></tagSet>\n"
+    "            </item>\n"
+    "          </networkInterfaceSet>\n"
+    "          <iamInstanceProfile><arn>arn:aws:iam::123456789012:"
+    "instance-profile/x</arn><id>AIPAEXAMPLE</id></iamInstanceProfile>\n"
+    "          <metadataOptions><state>applied</state>"
+    "<httpTokens>required</httpTokens></metadataOptions>\n"
+    "          <tagSet>\n"
+    "            <item><key>Name</key><value>db-1</value></item>\n"
+    "            <item><key>ec2backup:policy</key><value>prod</value>"
+    "</item>\n"
+    "          </tagSet>\n"
+    "          <hypervisor>xen</hypervisor>\n"
+    "        </item>\n"
+    "        <item>\n"
+    "          <instanceId> i-0000000000000000c </instanceId>\n"
+    "          <instanceState><name>terminated</name><code>48</code>"
+    "</instanceState>\n"
+    "          <rootDeviceType>instance-store</rootDeviceType>\n"
+    "          <rootDeviceName>/dev/sda1</rootDeviceName>\n"
+    "          <blockDeviceMapping/>\n"
+    "        </item>\n"
+    "      </instancesSet>\n"
+    "      <requesterId>940372691376</requesterId>\n"
+    "    </item>\n"
+    "  </reservationSet>\n"
+    "  <nextToken>eyJpbnN0YW5jZXMiOiAyfQ==</nextToken>\n"
+    "</DescribeInstancesResponse>\n";
+static char instances_doc[sizeof instances_doc_1 + sizeof instances_doc_2];
+
+static int
+instances_setup(void **state)
+{
+	(void)state;
+	snprintf(instances_doc, sizeof instances_doc, "%s%s", instances_doc_1,
+	    instances_doc_2);
+	return 0;
+}
+
+#define INST1 "i-0fde9cece00000001|stopped|/dev/sda1|1:" \
+    "/dev/sda1=vol-0bc71579a00000001/attached|notebook="
+#define INST2 "i-078f1b94a00000002|running|/dev/xvda|4:" \
+    "/dev/xvda=vol-0a8d2e99100000002/attached," \
+    "/dev/sdf=vol-0a8d2e99100000003/attaching,/dev/sdg=/," \
+    "/dev/sdh=vol-0a8d2e99100000004/detaching|" \
+    "Name=db-1;ec2backup:policy=prod"
+#define INST3 "i-0000000000000000c|terminated|/dev/sda1|0:|"
+
+/* A DescribeInstances page with one instance whose body is given. */
+#define INSTANCES(body) \
+    "<DescribeInstancesResponse xmlns=\"" NS "\"><reservationSet><item>" \
+    "<instancesSet><item>" body "</item></instancesSet></item>" \
+    "</reservationSet></DescribeInstancesResponse>"
+#define INSTANCE_OK "<instanceId>i-1</instanceId>"
+/* ... and one mapping whose body is given */
+#define MAPPING(body) INSTANCES(INSTANCE_OK "<blockDeviceMapping><item>" \
+    body "</item></blockDeviceMapping>")
+
+static void
+test_instances(void **state)
+{
+	struct seen c;
+	struct ec2xml *x;
+
+	(void)state;
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES, instances_doc, &c);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.items[0], INST1);
+	assert_string_equal(c.items[1], INST2);
+	assert_string_equal(c.items[2], INST3);
+	assert_int_equal(ec2xml_items(x), 3);
+	assert_string_equal(ec2xml_request_id(x),
+	    "d15d204f-fc31-4600-85d3-5c86e5483b92");
+	assert_string_equal(ec2xml_next_token(x), "eyJpbnN0YW5jZXMiOiAyfQ==");
+	assert_false(ec2xml_is_error(x));
+	ec2xml_free(x);
+
+	/* the least there is: an id */
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK), &c);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.items[0], "i-1|||0:|");
+	ec2xml_free(x);
+
+	/* empty pages: no reservation, a reservation without instances */
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"" NS "\"><requestId>r"
+	    "</requestId><reservationSet/><nextToken/>"
+	    "</DescribeInstancesResponse>", &c);
+	assert_int_equal(c.n, 0);
+	assert_string_equal(ec2xml_next_token(x), "");
+	ec2xml_free(x);
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse><reservationSet><item>"
+	    "<instancesSet/></item></reservationSet>"
+	    "</DescribeInstancesResponse>", &c);
+	assert_int_equal(c.n, 0);
+	ec2xml_free(x);
+
+	/* mappings: empty ones count, whitespace is trimmed, an empty
+	 * <ebs> leaves the volume "" */
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<deviceName>\n  xvdf\n</deviceName><ebs><volumeId>\n"
+	    "vol-1 </volumeId><status/></ebs></item><item/><item><ebs/>"),
+	    &c);
+	assert_string_equal(c.items[0], "i-1|||3:xvdf=vol-1/,=/,=/|");
+	ec2xml_free(x);
+
+	/* without callbacks the items are still counted */
+	x = ec2xml_new(EC2XML_DESCRIBE_INSTANCES, NULL, NULL);
+	assert_non_null(x);
+	assert_int_equal(ec2xml_feed(x, instances_doc,
+	    strlen(instances_doc)), 0);
+	assert_int_equal(ec2xml_finish(x), 0);
+	assert_int_equal(ec2xml_items(x), 3);
+	ec2xml_free(x);
+	/* nor does a snapshot callback see instances */
+	{
+		static const struct ec2xml_callbacks snap_only = {
+			.snapshot = on_snapshot,
+		};
+
+		memset(&c, 0, sizeof c);
+		x = ec2xml_new(EC2XML_DESCRIBE_INSTANCES, &snap_only, &c);
+		assert_non_null(x);
+		assert_int_equal(ec2xml_feed(x, instances_doc,
+		    strlen(instances_doc)), 0);
+		assert_int_equal(ec2xml_finish(x), 0);
+		assert_int_equal(c.n, 0);
+		assert_int_equal(ec2xml_items(x), 3);
+		ec2xml_free(x);
+	}
+}
+
+static void
+test_instances_invalid(void **state)
+{
+	(void)state;
+	/* required and malformed ids */
+	assert_int_equal(parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(
+	    "<imageId>ami-1</imageId><networkInterfaceSet><item><attachment>"
+	    "<instanceId>i-evil</instanceId></attachment></item>"
+	    "</networkInterfaceSet>"), EC2XML_FAIL_CONTENT,
+	    "reservationSet/item[1]/instancesSet/item[1]: instance without "
+	    "<instanceId>"), 0);
+	assert_int_equal(parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(
+	    "<instanceId/>"), EC2XML_FAIL_CONTENT,
+	    "instance without <instanceId>"), 0);
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(
+	    "<instanceId>i-0123456789abcdef012345</instanceId>"),
+	    EC2XML_FAIL_CONTENT, "reservationSet/item[1]/instancesSet/"
+	    "item[1]/instanceId: longer than 23 characters");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(
+	    "<instanceId>i/1</instanceId>"), EC2XML_FAIL_CONTENT,
+	    "instanceId \"i/1\" has a character that no id has");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<ebs><volumeId>vol-0123456789abcdef01234</volumeId></ebs>"),
+	    EC2XML_FAIL_CONTENT, "instancesSet/item[1]/blockDeviceMapping/"
+	    "item[1]/ebs/volumeId: longer than 23 characters");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<ebs><volumeId>vol-1;</volumeId></ebs>"), EC2XML_FAIL_CONTENT,
+	    "volumeId \"vol-1;\" has a character that no id has");
+
+	/* one of each field per instance, per mapping, per ebs */
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK
+	    "<instanceId>i-2</instanceId>"), EC2XML_FAIL_CONTENT,
+	    "instancesSet/item[1]: more than one <instanceId>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK
+	    "<instanceState><name>running</name><name>stopped</name>"
+	    "</instanceState>"), EC2XML_FAIL_CONTENT,
+	    "instancesSet/item[1]/instanceState: more than one <name>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK
+	    "<instanceState><name>running</name></instanceState>"
+	    "<instanceState><name>stopped</name></instanceState>"),
+	    EC2XML_FAIL_CONTENT, "more than one <name>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK
+	    "<rootDeviceName>/dev/sda1</rootDeviceName>"
+	    "<rootDeviceName>/dev/xvda</rootDeviceName>"),
+	    EC2XML_FAIL_CONTENT, "more than one <rootDeviceName>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<deviceName>/dev/sdf</deviceName>"
+	    "<deviceName>/dev/sdg</deviceName>"), EC2XML_FAIL_CONTENT,
+	    "instancesSet/item[1]/blockDeviceMapping/item[1]: more than one "
+	    "<deviceName>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<deviceName>/dev/sda1</deviceName></item><item>"
+	    "<ebs><volumeId>vol-1</volumeId><volumeId>vol-2</volumeId></ebs>"),
+	    EC2XML_FAIL_CONTENT, "blockDeviceMapping/item[2]/ebs: more than "
+	    "one <volumeId>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<ebs><volumeId>vol-1</volumeId></ebs>"
+	    "<ebs><volumeId>vol-2</volumeId></ebs>"), EC2XML_FAIL_CONTENT,
+	    "more than one <volumeId>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, MAPPING(
+	    "<ebs><status>attached</status><status>detached</status></ebs>"),
+	    EC2XML_FAIL_CONTENT, "ebs: more than one <status>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, INSTANCES(INSTANCE_OK
+	    "<tagSet><item><key>a</key><key>b</key></item></tagSet>"),
+	    EC2XML_FAIL_CONTENT,
+	    "instancesSet/item[1]/tagSet/item: more than one <key>");
+
+	/* the page */
+	parse_fails(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"" NS "\"><requestId>r"
+	    "</requestId><nextToken/></DescribeInstancesResponse>",
+	    EC2XML_FAIL_CONTENT,
+	    "no <reservationSet> in <DescribeInstancesResponse>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"" NS "\"><reservationSet/>"
+	    "<nextToken>a</nextToken><nextToken>b</nextToken>"
+	    "</DescribeInstancesResponse>", EC2XML_FAIL_CONTENT,
+	    "more than one <nextToken>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES, volumes_doc,
+	    EC2XML_FAIL_CONTENT, "unexpected root element "
+	    "<DescribeVolumesResponse>, expected <DescribeInstancesResponse>");
+	parse_fails(EC2XML_DESCRIBE_VOLUMES, instances_doc,
+	    EC2XML_FAIL_CONTENT, "unexpected root element "
+	    "<DescribeInstancesResponse>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"urn:other\"><reservationSet/>"
+	    "</DescribeInstancesResponse>", EC2XML_FAIL_CONTENT,
+	    "namespace \"urn:other\"");
+
+	/* cut short: the path names the reservation, instance, mapping */
+	parse_fails(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"" NS "\"><reservationSet>"
+	    "<item><instancesSet><item>" INSTANCE_OK "</item></instancesSet>"
+	    "</item><item><instancesSet><item>" INSTANCE_OK "</item><item>"
+	    "<blockDeviceMapping><item/><item><ebs><volumeId>vol-",
+	    EC2XML_FAIL_TRUNCATED, "inside reservationSet/item[2]/"
+	    "instancesSet/item[2]/blockDeviceMapping/item[2]/ebs/volumeId, "
+	    "expected </volumeId>");
+	parse_fails(EC2XML_DESCRIBE_INSTANCES,
+	    "<DescribeInstancesResponse xmlns=\"" NS "\"><reservationSet>"
+	    "<item><instancesSet><item>" INSTANCE_OK "<placement>",
+	    EC2XML_FAIL_TRUNCATED, "inside reservationSet/item[1]/"
+	    "instancesSet/item[1]/..., expected </item>");
+}
+
+/* Every limit of an instance: at the limit it parses, one more fails. */
+static void
+test_instance_limits(void **state)
+{
+	static const struct {
+		const char *head;
+		const char *unit;
+		size_t ok;             /* this many units fit, one more not */
+		const char *tail;
+		enum ec2xml_failure f;
+		const char *want;
+	} cases[] = {
+#define IHEAD "<DescribeInstancesResponse xmlns=\"" NS "\"><reservationSet>" \
+    "<item><instancesSet><item>" INSTANCE_OK
+#define ITAIL "</item></instancesSet></item></reservationSet>" \
+    "</DescribeInstancesResponse>"
+		{ IHEAD "<rootDeviceName>", "d", EC2XML_DEVICE_MAX,
+		  "</rootDeviceName>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "instancesSet/item[1]/rootDeviceName: longer than 64 "
+		  "characters" },
+		{ IHEAD "<blockDeviceMapping><item><deviceName>", "d",
+		  EC2XML_DEVICE_MAX, "</deviceName></item>"
+		  "</blockDeviceMapping>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "blockDeviceMapping/item[1]/deviceName: longer than 64 "
+		  "characters" },
+		{ IHEAD "<blockDeviceMapping><item><ebs><status>", "s",
+		  EC2XML_STATUS_MAX, "</status></ebs></item>"
+		  "</blockDeviceMapping>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "blockDeviceMapping/item[1]/ebs/status: longer than 32 "
+		  "characters" },
+		{ IHEAD "<instanceState><name>", "n", EC2XML_STATUS_MAX,
+		  "</name></instanceState>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "instanceState/name: longer than 32 characters" },
+		{ IHEAD "<blockDeviceMapping>", "<item><deviceName>/dev/sdf"
+		  "</deviceName><ebs><volumeId>vol-1</volumeId></ebs></item>",
+		  EC2XML_MAPPINGS_MAX, "</blockDeviceMapping>" ITAIL,
+		  EC2XML_FAIL_LIMIT, "reservationSet/item[1]/instancesSet/"
+		  "item[1]/blockDeviceMapping: more than 256 block device "
+		  "mappings in one instance" },
+		/* two sets count together */
+		{ IHEAD, "<blockDeviceMapping><item/></blockDeviceMapping>",
+		  EC2XML_MAPPINGS_MAX, ITAIL, EC2XML_FAIL_LIMIT,
+		  "more than 256 block device mappings" },
+		{ IHEAD "<tagSet>", "<item><key>k</key><value>v</value></item>",
+		  EC2XML_TAGS_MAX, "</tagSet>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "instancesSet/item[1]/tagSet: more than 64 tags" },
+		{ IHEAD "<tagSet><item><key>", "k", EC2XML_TAG_KEY_MAX,
+		  "</key></item></tagSet>" ITAIL, EC2XML_FAIL_LIMIT,
+		  "tagSet/item/key: longer than 512 bytes" },
+#undef IHEAD
+#undef ITAIL
+	};
+	struct seen c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *doc = repeat(cases[i].head, cases[i].unit, cases[i].ok,
+		    cases[i].tail);
+		struct ec2xml *x = parse_ok(EC2XML_DESCRIBE_INSTANCES, doc,
+		    &c);
+
+		assert_int_equal(c.n, 1);
+		ec2xml_free(x);
+		free(doc);
+		doc = repeat(cases[i].head, cases[i].unit, cases[i].ok + 1,
+		    cases[i].tail);
+		parse_fails(EC2XML_DESCRIBE_INSTANCES, doc, cases[i].f,
+		    cases[i].want);
+		free(doc);
+	}
+}
+
+/* The largest instance there can be is delivered intact, and the next
+ * instance starts from nothing. */
+static void
+test_largest_instance(void **state)
+{
+	size_t cap = 400 * 1024, o;
+	char *doc = malloc(cap);
+	char dev[EC2XML_DEVICE_MAX + 1], status[EC2XML_STATUS_MAX + 1];
+	char want[256];
+	struct seen c;
+	struct ec2xml *x;
+
+	(void)state;
+	assert_non_null(doc);
+	memset(dev, 'd', EC2XML_DEVICE_MAX);
+	dev[EC2XML_DEVICE_MAX] = '\0';
+	memset(status, 's', EC2XML_STATUS_MAX);
+	status[EC2XML_STATUS_MAX] = '\0';
+	o = (size_t)snprintf(doc, cap, "<DescribeInstancesResponse xmlns=\""
+	    NS "\"><reservationSet><item><instancesSet><item>"
+	    "<instanceId>i-0123456789abcdef01234</instanceId>"
+	    "<rootDeviceName>%s</rootDeviceName><instanceState><name>%s"
+	    "</name></instanceState><blockDeviceMapping>", dev, status);
+	for (int i = 0; i < EC2XML_MAPPINGS_MAX; i++)
+		o += (size_t)snprintf(doc + o, cap - o, "<item><deviceName>"
+		    "%.60s%04d</deviceName><ebs><volumeId>vol-%019d"
+		    "</volumeId><status>%s</status></ebs></item>", dev, i, i,
+		    status);
+	o += (size_t)snprintf(doc + o, cap - o, "</blockDeviceMapping>"
+	    "<tagSet>");
+	for (int i = 0; i < EC2XML_TAGS_MAX; i++)
+		o += (size_t)snprintf(doc + o, cap - o, "<item><key>k%d</key>"
+		    "<value>v</value></item>", i);
+	snprintf(doc + o, cap - o, "</tagSet></item><item><instanceId>i-2"
+	    "</instanceId></item></instancesSet></item></reservationSet>"
+	    "</DescribeInstancesResponse>");
+	assert_true(strlen(doc) < cap - 1);
+
+	/* the last instance is the small one: look at the first alone */
+	x = parse_ok(EC2XML_DESCRIBE_INSTANCES, doc, &c);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.items[1], "i-2|||0:|");
+	ec2xml_free(x);
+
+	memset(&c, 0, sizeof c);
+	c.stop_at = 1;
+	assert_int_equal(parse(EC2XML_DESCRIBE_INSTANCES, doc, RANDOM, &c,
+	    &x), -1);
+	assert_int_equal(ec2xml_failure(x), EC2XML_FAIL_CALLBACK);
+	assert_int_equal(c.n, 1);
+	snprintf(want, sizeof want, "i-0123456789abcdef01234|%s|%s|256:"
+	    "%.60s0000=vol-0000000000000000000/%s,", status, dev, dev,
+	    status);
+	assert_memory_equal(c.items[0], want, strlen(want));
+	snprintf(want, sizeof want, "%.60s0255=vol-0000000000000000255/%s",
+	    dev, status);
+	assert_string_equal(c.last_mapping, want);
+	assert_int_equal(c.ntags, EC2XML_TAGS_MAX);
+	ec2xml_free(x);
+	free(doc);
+}
+
+/* The instance callback stops the parse, in whichever chunk. */
+static void
+test_instance_callback_stop(void **state)
+{
+	struct seen c;
+	struct ec2xml *x;
+
+	(void)state;
+	for (int how = 0; how < NCHUNKINGS; how++) {
+		/* instances are counted in their reservation */
+		for (size_t stop = 1; stop <= 3; stop++) {
+			static const char *const where[] = {
+				"reservationSet/item[1]/instancesSet/item[1]:",
+				"reservationSet/item[2]/instancesSet/item[1]:",
+				"reservationSet/item[2]/instancesSet/item[2]:",
+			};
+
+			memset(&c, 0, sizeof c);
+			c.stop_at = stop;
+			assert_int_equal(parse(EC2XML_DESCRIBE_INSTANCES,
+			    instances_doc, how, &c, &x), -1);
+			assert_int_equal(ec2xml_failure(x),
+			    EC2XML_FAIL_CALLBACK);
+			if (strstr(ec2xml_failure_text(x), where[stop - 1]) ==
+			    NULL || strstr(ec2xml_failure_text(x),
+			    " stopped by the caller") == NULL)
+				fail_msg("stop %zu: %s", stop,
+				    ec2xml_failure_text(x));
+			assert_int_equal(c.n, stop);
+			assert_string_equal(c.items[stop - 1],
+			    stop == 1 ? INST1 : stop == 2 ? INST2 : INST3);
+			/* nothing more is delivered */
+			assert_int_equal(ec2xml_feed(x, "</a>", 4), -1);
+			assert_int_equal(ec2xml_finish(x), -1);
+			assert_int_equal(c.n, stop);
+			ec2xml_free(x);
+		}
+
+		memset(&c, 0, sizeof c);
+		c.stop_at = 1;
+		assert_int_equal(parse(EC2XML_CREATE_SNAPSHOTS,
+		    create_snapshots_doc, how, &c, &x), -1);
+		assert_int_equal(ec2xml_failure(x), EC2XML_FAIL_CALLBACK);
+		assert_non_null(strstr(ec2xml_failure_text(x),
+		    "snapshotSet/item[1]: stopped by the caller"));
+		assert_int_equal(c.n, 1);
+		ec2xml_free(x);
+	}
+}
+
 /* ---- a huge page ---- */
 
 #define HUGE_ITEMS 20000
@@ -1655,6 +2397,35 @@ test_huge_page(void **state)
 	assert_true(huge < 512 * 1024);
 }
 
+/* Bytes libxml2 cannot decode: a failure, and not a word on standard
+ * error (cron would mail it). */
+static void
+test_quiet_on_bad_encoding(void **state)
+{
+	static const char body[] = "<\0\0\0\0";
+	char path[] = "/tmp/ec2xml-stderr-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	struct ec2xml *x;
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	x = ec2xml_new(EC2XML_DESCRIBE_SNAPSHOTS, NULL, NULL);
+	assert_non_null(x);
+	ec2xml_feed(x, body, sizeof(body) - 1);
+	assert_int_equal(ec2xml_finish(x), -1);
+	ec2xml_free(x);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(st.st_size, 0);
+}
+
 int
 main(void)
 {
@@ -1668,6 +2439,14 @@ main(void)
 		cmocka_unit_test(test_volumes),
 		cmocka_unit_test(test_images),
 		cmocka_unit_test(test_create_snapshot),
+		cmocka_unit_test(test_create_snapshots),
+		cmocka_unit_test_setup(test_instances, instances_setup),
+		cmocka_unit_test_setup(test_instances_invalid,
+		    instances_setup),
+		cmocka_unit_test(test_instance_limits),
+		cmocka_unit_test(test_largest_instance),
+		cmocka_unit_test_setup(test_instance_callback_stop,
+		    instances_setup),
 		cmocka_unit_test(test_return),
 		cmocka_unit_test(test_error_response),
 		cmocka_unit_test(test_error_shapes),
@@ -1686,6 +2465,7 @@ main(void)
 		cmocka_unit_test(test_many_names),
 		cmocka_unit_test(test_callback_stop),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_quiet_on_bad_encoding),
 		cmocka_unit_test(test_tag_get),
 		cmocka_unit_test(test_huge_page),
 	};
