@@ -199,9 +199,16 @@ inventory_free(struct inventory *inv)
 	if (inv == NULL)
 		return;
 	for (size_t i = 0; i < inv->nvolumes; i++) {
-		free(inv->volumes[i]->snapshots);
-		free(inv->volumes[i]->tags);
-		free(inv->volumes[i]);
+		struct inv_volume *v = inv->volumes[i];
+		free(v->snapshots);
+		free(v->tags);
+		free(v->attached);
+		free(v->members);
+		free(v->member_slots);
+		free(v->sets);
+		free(v->set_members);
+		free(v->order);
+		free(v);
 	}
 	free(inv->keep_keys);
 	free(inv->volumes);
@@ -547,9 +554,21 @@ conflict:
 	return INV_ADDED;
 }
 
+static int member_rehash(struct inv_volume *v, size_t slots);
+
 void
 inventory_truncate(struct inventory *inv, struct inv_volume *vol, size_t n)
 {
+	if (vol->kind == INV_INSTANCE) {
+		/* Its snapshots are not in the inventory's index. */
+		if (vol->nsnapshots > n) {
+			vol->nsnapshots = n;
+			if (vol->nmember_slots > 0 &&
+			    member_rehash(vol, vol->nmember_slots) != 0)
+				vol->conflict = true; /* cannot trust it */
+		}
+		return;
+	}
 	/* The array is larger than needed afterwards, never smaller, so the
 	 * power-of-two growth rule in inventory_add_snapshot still holds. */
 	while (vol->nsnapshots > n) {
@@ -568,4 +587,275 @@ inventory_bytes(const struct inventory *inv)
 	    inv->nsnap_slots * sizeof(uint64_t) +
 	    inv->ninterned_slots * sizeof(char *) +
 	    inv->cap * sizeof(struct inv_volume *);
+}
+
+/* --- instances and their sets --- */
+
+/* The slot of id among an instance's snapshots, or the empty one where
+ * it would go. */
+static size_t
+member_probe(const struct inv_volume *v, const char *id)
+{
+	size_t mask = v->nmember_slots - 1, j;
+
+	for (j = hash_str(id) & mask; v->member_slots[j] != 0;
+	    j = (j + 1) & mask)
+		if (strcmp(v->snapshots[v->member_slots[j] - 1].id, id) == 0)
+			break;
+	return j;
+}
+
+/* Rebuilds the id slots of an instance's first n snapshots. */
+static int
+member_rehash(struct inv_volume *v, size_t slots)
+{
+	uint32_t *fresh = calloc(slots, sizeof(*fresh));
+
+	if (fresh == NULL)
+		return -1;
+	free(v->member_slots);
+	v->member_slots = fresh;
+	v->nmember_slots = slots;
+	for (size_t i = 0; i < v->nsnapshots; i++)
+		v->member_slots[member_probe(v, v->snapshots[i].id)] =
+		    (uint32_t)(i + 1);
+	return 0;
+}
+
+enum inv_added
+inventory_add_member(struct inventory *inv, struct inv_volume *v,
+    const struct inv_snapshot *snap, const char *owner,
+    const char *description, const struct inv_member *member,
+    struct inv_snapshot **out)
+{
+	size_t n = v->nsnapshots, j;
+	struct inv_snapshot *s;
+
+	if (n >= UINT32_MAX - 1)
+		return INV_NOMEM;
+	if ((n + 1) * 2 > v->nmember_slots && member_rehash(v,
+	    v->nmember_slots ? v->nmember_slots * 2 : 64) != 0)
+		return INV_NOMEM;
+	/* Both arrays grow together: the power-of-two rule. */
+	if ((n & (n - 1)) == 0) {
+		size_t cap = n ? n * 2 : 4;
+		struct inv_member *gm = realloc(v->members, cap * sizeof(*gm));
+		struct inv_snapshot *gs;
+		if (gm == NULL)
+			return INV_NOMEM;
+		v->members = gm;
+		if ((gs = realloc(v->snapshots, cap * sizeof(*gs))) == NULL)
+			return INV_NOMEM;
+		v->snapshots = gs;
+		inv->bytes += (cap - n) * (sizeof(*gm) + sizeof(*gs));
+	}
+	s = &v->snapshots[n];
+	*s = *snap;
+	s->owner = NULL;
+	s->description = NULL;
+	if (owner != NULL && *owner != '\0' &&
+	    (s->owner = inventory_intern(inv, owner)) == NULL)
+		return INV_NOMEM;
+	if (snap->ami != NULL && (s->ami = inventory_intern(inv, snap->ami))
+	    == NULL)
+		return INV_NOMEM;
+	if (inv->keep_descriptions && description != NULL &&
+	    *description != '\0' &&
+	    (s->description = inventory_intern(inv, description)) == NULL)
+		return INV_NOMEM;
+	j = member_probe(v, s->id);
+	if (v->member_slots[j] != 0) {
+		size_t k = v->member_slots[j] - 1;
+		struct inv_snapshot *first = &v->snapshots[k];
+		const struct inv_member *m = &v->members[k];
+		if (out != NULL)
+			*out = first;
+		if (same_snapshot(first, s) && strcmp(m->volume,
+		    member->volume) == 0 && strcmp(m->set, member->set) == 0 &&
+		    m->size == member->size)
+			return INV_REPEATED;
+		v->conflict = true;
+		return INV_CONFLICT;
+	}
+	v->members[n] = *member;
+	v->member_slots[j] = (uint32_t)(n + 1);
+	v->nsnapshots++;
+	if (out != NULL)
+		*out = s;
+	return INV_ADDED;
+}
+
+int
+inventory_attach(struct inventory *inv, struct inv_volume *instance,
+    const char *volume, const char *device, bool root)
+{
+	struct inv_attachment *grown;
+	struct inv_attachment *a;
+
+	if (strlen(volume) > INV_ID_MAX)
+		return 0;
+	grown = realloc(instance->attached, (instance->nattached + 1) *
+	    sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	instance->attached = grown;
+	a = &grown[instance->nattached];
+	memcpy(a->volume, volume, strlen(volume) + 1);
+	a->device = NULL;
+	if (device != NULL && (a->device = inventory_intern(inv, device)) ==
+	    NULL)
+		return -1;
+	if (root)
+		memcpy(instance->root, volume, strlen(volume) + 1);
+	instance->nattached++;
+	return 0;
+}
+
+/* Members by set, then by volume and id, so a set is one run. */
+static const struct inv_volume *sort_instance;
+
+static int
+cmp_member(const void *va, const void *vb)
+{
+	size_t a = *(const size_t *)va, b = *(const size_t *)vb;
+	const struct inv_member *ma = &sort_instance->members[a];
+	const struct inv_member *mb = &sort_instance->members[b];
+	int c = strcmp(ma->set, mb->set);
+
+	if (c == 0)
+		c = strcmp(ma->volume, mb->volume);
+	if (c == 0)
+		c = strcmp(sort_instance->snapshots[a].id,
+		    sort_instance->snapshots[b].id);
+	return c;
+}
+
+/* The state a set is in: error or unknown if any snapshot is, else
+ * pending if any is, else archived if any is, else completed. */
+static uint8_t
+set_state(uint8_t a, uint8_t b)
+{
+	static const uint8_t rank[] = {
+		[INV_PENDING] = 3, [INV_COMPLETED] = 0, [INV_ERROR] = 5,
+		[INV_RECOVERABLE] = 1, [INV_RECOVERING] = 2,
+		[INV_UNKNOWN] = 4,
+	};
+
+	if (a > INV_UNKNOWN)
+		a = INV_UNKNOWN;
+	if (b > INV_UNKNOWN)
+		b = INV_UNKNOWN;
+	return rank[b] > rank[a] ? b : a;
+}
+
+int
+inventory_build_sets(struct inventory *inv, struct inv_volume *v)
+{
+	size_t n = v->nsnapshots, nsets = 0;
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	struct inv_snapshot *sets = malloc((n ? n : 1) * sizeof(*sets));
+	struct inv_set *ranges = malloc((n ? n : 1) * sizeof(*ranges));
+
+	(void)inv;
+	if (order == NULL || sets == NULL || ranges == NULL) {
+		free(order);
+		free(sets);
+		free(ranges);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_instance = v;
+	qsort(order, n, sizeof(*order), cmp_member);
+	sort_instance = NULL;
+	for (size_t i = 0; i < n;) {
+		const struct inv_member *m0 = &v->members[order[i]];
+		const struct inv_snapshot *s0 = &v->snapshots[order[i]];
+		struct inv_snapshot *set = &sets[nsets];
+		size_t j = i + 1;
+
+		/* A snapshot without a set tag is a set of its own. */
+		while (j < n && m0->set[0] != '\0' &&
+		    strcmp(v->members[order[j]].set, m0->set) == 0)
+			j++;
+		*set = *s0;
+		if (m0->set[0] != '\0')
+			memcpy(set->id, m0->set, sizeof(set->id));
+		set->description = NULL;
+		set->flags &= (uint8_t)~INV_AMI_CHECKED;
+		if (m0->set[0] == '\0' || m0->size != j - i)
+			set->flags |= INV_SET_BROKEN;
+		for (size_t k = i + 1; k < j; k++) {
+			const struct inv_snapshot *s = &v->snapshots[order[k]];
+			const struct inv_member *m = &v->members[order[k]];
+			if (s->start != s0->start || s->date != s0->date ||
+			    s->owner != s0->owner || m->size != m0->size ||
+			    strcmp(m->volume, v->members[order[k - 1]].volume)
+			    == 0)
+				set->flags |= INV_SET_BROKEN;
+			set->state = set_state(set->state, s->state);
+			set->flags |= s->flags & (INV_PROTECTED |
+			    INV_AMI_UNKNOWN);
+			if (set->ami == NULL)
+				set->ami = s->ami;
+		}
+		ranges[nsets] = (struct inv_set){ i, j - i };
+		nsets++;
+		i = j;
+	}
+	if (v->sets != NULL && v->nsets == nsets && v->norder == n) {
+		/* The same snapshots, grouped the same way (what changed is
+		 * what is known about them, such as AMIs): updated in place,
+		 * as a plan may point at the sets. */
+		memcpy(v->order, order, n * sizeof(*order));
+		memcpy(v->sets, sets, nsets * sizeof(*sets));
+		memcpy(v->set_members, ranges, nsets * sizeof(*ranges));
+		free(order);
+		free(sets);
+		free(ranges);
+		return 0;
+	}
+	free(v->order);
+	free(v->sets);
+	free(v->set_members);
+	v->order = order;
+	v->sets = sets;
+	v->set_members = ranges;
+	v->nsets = nsets;
+	v->norder = n;
+	return 0;
+}
+
+const struct inv_snapshot *
+inventory_backups(const struct inv_volume *v, size_t *n)
+{
+	if (v->kind == INV_INSTANCE) {
+		*n = v->nsets;
+		return v->sets;
+	}
+	*n = v->nsnapshots;
+	return v->snapshots;
+}
+
+const struct inv_snapshot *
+inventory_set_member(const struct inv_volume *v, size_t i, size_t k,
+    const struct inv_member **member)
+{
+	size_t at;
+
+	if (v->kind != INV_INSTANCE) {
+		if (member != NULL)
+			*member = NULL;
+		return &v->snapshots[i];
+	}
+	at = v->order[v->set_members[i].first + k];
+	if (member != NULL)
+		*member = &v->members[at];
+	return &v->snapshots[at];
+}
+
+size_t
+inventory_set_size(const struct inv_volume *v, size_t i)
+{
+	return v->kind == INV_INSTANCE ? v->set_members[i].n : 1;
 }

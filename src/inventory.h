@@ -20,6 +20,15 @@
 #define INV_TAG_OWNER "ec2backup:policy"
 #define INV_TAG_DATE "ec2backup:date"
 #define INV_TAG_PROTECT "ec2backup:protect"
+/* On the snapshots of an instance set: the instance, the set (an id the
+ * run makes up, shared by the set's snapshots) and how many snapshots the
+ * set has; and, on a snapshot taken although its pre_snapshot hook
+ * failed, "crash" (not quiesced). */
+#define INV_TAG_INSTANCE "ec2backup:instance"
+#define INV_TAG_SET "ec2backup:set"
+#define INV_TAG_SET_SIZE "ec2backup:set-size"
+#define INV_TAG_CONSISTENCY "ec2backup:consistency"
+#define INV_SET_SIZE_MAX 64        /* EC2 attaches at most 40 volumes */
 
 #define INV_ID_MAX 23              /* "snap-" + 17 hex is 22; room for NUL */
 #define INV_NO_DATE INT32_MIN      /* no valid ec2backup:date tag */
@@ -36,7 +45,10 @@ enum inv_state {
 enum {
 	INV_PROTECTED = 1 << 0,    /* carries the ec2backup:protect tag */
 	INV_AMI_CHECKED = 1 << 1,  /* DescribeImages was asked about it */
-	INV_AMI_UNKNOWN = 1 << 2   /* ...and could not answer */
+	INV_AMI_UNKNOWN = 1 << 2,  /* ...and could not answer */
+	INV_SET_BROKEN = 1 << 3    /* a set whose snapshots do not make a
+				      whole: some missing, or their tags
+				      or start times disagree */
 };
 
 struct inv_snapshot {
@@ -57,8 +69,44 @@ struct inv_tag {
 	const char *value;
 };
 
+/* A volume attached to an instance. */
+struct inv_attachment {
+	char volume[INV_ID_MAX + 1];
+	const char *device;        /* "/dev/sdf"; belongs to the inventory */
+};
+
+/* What a snapshot of an instance set says about its set (its tags). */
+struct inv_member {
+	char volume[INV_ID_MAX + 1];
+	char set[INV_ID_MAX + 1];  /* ec2backup:set, or "" */
+	uint16_t size;             /* ec2backup:set-size, or 0 when missing
+				      or not a number of 1 to
+				      INV_SET_SIZE_MAX */
+};
+
+/* A set: its snapshots are members[order[first]] to
+ * members[order[first + n - 1]]. */
+struct inv_set {
+	size_t first, n;
+};
+
+/* What a run backs up as one: a volume, or an instance whose volumes are
+ * snapshotted together. */
+enum inv_kind {
+	INV_VOLUME,
+	INV_INSTANCE
+};
+
+/*
+ * A volume, or an instance.  For an instance, snapshots holds the
+ * snapshots of its sets as listed (each with its member entry), and sets
+ * one record per set, built by inventory_build_sets: the set's id, its
+ * snapshots' common start, owner, day and state, and every flag of any of
+ * them; these are what retention plans.
+ */
 struct inv_volume {
 	char id[INV_ID_MAX + 1];
+	enum inv_kind kind;
 	bool exists;               /* EC2 still has the volume */
 	bool unchecked;            /* whether EC2 still has it could not be
 				      found out (exists is then false) */
@@ -70,6 +118,21 @@ struct inv_volume {
 	size_t ntags;
 	struct inv_snapshot *snapshots;
 	size_t nsnapshots;
+
+	/* Instances only. */
+	const char *state;         /* EC2's word ("running"), or NULL */
+	char root[INV_ID_MAX + 1]; /* the root volume, or "" */
+	struct inv_attachment *attached; /* EBS volumes attached now */
+	size_t nattached;
+	struct inv_member *members;/* parallel to snapshots */
+	uint32_t *member_slots;    /* snapshot ids: open addressing, index
+				      + 1, 0 = empty */
+	size_t nmember_slots;
+	struct inv_snapshot *sets; /* one per set, by inventory_build_sets */
+	struct inv_set *set_members; /* parallel to sets */
+	size_t nsets;
+	size_t *order;             /* member indexes, grouped by set */
+	size_t norder;
 };
 
 /*
@@ -134,6 +197,52 @@ enum inv_added {
 enum inv_added inventory_add_snapshot(struct inventory *inv,
     struct inv_volume *vol, const struct inv_snapshot *snap,
     const char *owner, const char *description, struct inv_snapshot **out);
+
+/*
+ * For an instance: adds snap and what its tags say about its set, unless
+ * a snapshot with its id is stored under the instance already (the same:
+ * INV_REPEATED; other details: INV_CONFLICT, and the instance is marked
+ * conflict).  The snapshots of an instance are its own: the same snapshot
+ * may be stored under its volume too.  Use inventory_truncate to drop
+ * the last ones.
+ */
+enum inv_added inventory_add_member(struct inventory *inv,
+    struct inv_volume *instance, const struct inv_snapshot *snap,
+    const char *owner, const char *description,
+    const struct inv_member *member, struct inv_snapshot **out);
+
+/* Records an EBS volume attached to an instance (device may be NULL);
+ * root marks it as the root volume.  Returns 0, or -1 when out of
+ * memory. */
+int inventory_attach(struct inventory *inv, struct inv_volume *instance,
+    const char *volume, const char *device, bool root);
+
+/*
+ * Groups an instance's snapshots into sets (again, after anything about
+ * them changed, such as the AMIs that use them: with no snapshot added
+ * or removed, the sets are updated in place, so a plan made on them stays
+ * valid).  A set is broken
+ * (INV_SET_BROKEN) when it has no set tag, when its number of snapshots
+ * is not its set-size tag, or when its snapshots disagree on owner, day,
+ * start time or set size.  Returns 0, or -1 when out of memory.
+ */
+int inventory_build_sets(struct inventory *inv, struct inv_volume *instance);
+
+/*
+ * What retention plans for v: its snapshots for a volume, its sets for an
+ * instance.  Stores their number in *n.
+ */
+const struct inv_snapshot *inventory_backups(const struct inv_volume *v,
+    size_t *n);
+
+/* For backup i of inventory_backups(v), the snapshot of member k (k below
+ * the set's n), and in *member what its tags say; for a volume, i itself
+ * (k 0, member NULL). */
+const struct inv_snapshot *inventory_set_member(const struct inv_volume *v,
+    size_t i, size_t k, const struct inv_member **member);
+
+/* How many snapshots backup i of v stands for (1 for a volume). */
+size_t inventory_set_size(const struct inv_volume *v, size_t i);
 
 /* Removes the snapshots of vol from index n on (a page read again); their
  * ids may then be added again. */

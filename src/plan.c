@@ -56,7 +56,10 @@ enum plan_why {
 	WHY_UNCHECKED,             /* whether it exists is not known */
 	WHY_INCOMPLETE,
 	WHY_ADOPT_CONFLICT,        /* another policy adopts it too */
-	WHY_MAX_DELETES
+	WHY_MAX_DELETES,
+	WHY_SET_BROKEN,            /* a set that is not whole */
+	WHY_EXCLUDE_ROOT,          /* exclude_volumes names the root */
+	WHY_NO_VOLUMES             /* nothing left to snapshot */
 };
 
 enum {
@@ -87,6 +90,13 @@ struct plan_vol {
 	size_t first;              /* index of its first action */
 	uint32_t pol;
 	int keep;
+	const struct policy_freeze *freeze;
+	/* Instances. */
+	bool exclude_boot;
+	const char (*exclude)[POLICY_VOLUME_ID_MAX + 1];
+	size_t nexclude;
+	uint16_t nmembers;         /* volumes today's set will hold */
+	char size_tag[8];          /* nmembers as text */
 };
 
 struct plan_pol {
@@ -364,12 +374,51 @@ plan_push(struct plan *p, uint32_t vol, enum plan_kind kind,
 	return r;
 }
 
-/* Plans one volume: appends its records, unsorted. */
+static bool
+plan_excluded(const struct plan_vol *v, const char *volume)
+{
+	for (size_t k = 0; k < v->nexclude; k++)
+		if (strcmp(v->exclude[k], volume) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The volumes a set of instance v would hold now: those attached, less
+ * the root volume with exclude_boot and the data volumes excluded.
+ * Stores up to max in out and returns how many there are; *root_excluded
+ * tells whether exclude_volumes names the root volume, which EC2 refuses.
+ */
+static size_t
+plan_members(const struct plan_vol *v, const struct inv_attachment **out,
+    size_t max, bool *root_excluded)
+{
+	const struct inv_volume *iv = v->volume;
+	size_t n = 0;
+
+	*root_excluded = false;
+	for (size_t k = 0; k < iv->nattached; k++) {
+		const struct inv_attachment *a = &iv->attached[k];
+		bool root = strcmp(a->volume, iv->root) == 0;
+		if (plan_excluded(v, a->volume)) {
+			*root_excluded |= root;
+			continue;
+		}
+		if (root && v->exclude_boot)
+			continue;
+		if (n < max)
+			out[n] = a;
+		n++;
+	}
+	return n;
+}
+
+/* Plans one volume or instance: appends its records, unsorted. */
 static void
 plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
     struct plan_cand *cand)
 {
-	const struct plan_vol *v = &p->vols[volx];
+	struct plan_vol *v = &p->vols[volx];
 	struct plan_pol *pol = p->pols[v->pol];
 	const struct policy *policy = pol->policy;
 	const struct inv_volume *iv = v->volume;
@@ -377,11 +426,19 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 	const struct inv_snapshot *failed = NULL, *newest = NULL;
 	uint8_t hold = iv->unchecked ? F_HELD_UNCHECKED :
 	    !iv->exists ? F_HELD_GONE : !iv->complete ? F_HELD_INCOMPLETE : 0;
-	size_t ncand = 0, at = 0;
-	bool creating = false;
+	size_t ncand = 0, at = 0, nbackups, nmembers = 0;
+	const struct inv_snapshot *backups = inventory_backups(iv, &nbackups);
+	bool creating = false, root_excluded = false;
 
-	for (size_t i = 0; i < iv->nsnapshots; i++) {
-		const struct inv_snapshot *s = &iv->snapshots[i];
+	if (iv->kind == INV_INSTANCE) {
+		nmembers = plan_members(v, NULL, 0, &root_excluded);
+		v->nmembers = (uint16_t)(nmembers < UINT16_MAX ? nmembers :
+		    UINT16_MAX);
+		snprintf(v->size_tag, sizeof(v->size_tag), "%u",
+		    (unsigned)v->nmembers);
+	}
+	for (size_t i = 0; i < nbackups; i++) {
+		const struct inv_snapshot *s = &backups[i];
 		int32_t day = plan_day(zone, s);
 		bool mine = plan_owns(policy, s, v->shared_adopt != NULL);
 		enum plan_kind kind = PLAN_KEEP;
@@ -403,6 +460,11 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 		if (!mine) {
 			why = s->owner != NULL ? WHY_OTHER_OWNER :
 			    policy->adopt ? WHY_SHARED_UNTAGGED : WHY_UNTAGGED;
+		} else if (s->flags & INV_SET_BROKEN) {
+			/* Never half of a set: it is kept whole or not at
+			 * all, and a person decides. */
+			kind = PLAN_WARN;
+			why = WHY_SET_BROKEN;
 		} else if (s->state == INV_ERROR) {
 			kind = PLAN_WARN;
 			why = WHY_ERROR;
@@ -448,6 +510,13 @@ plan_volume(struct plan *p, uint32_t volx, const struct tz *zone,
 			    pol->today);
 		else if (iv->complete && p->mode == PLAN_MODE_PRUNE_ONLY)
 			plan_push(p, volx, PLAN_SKIP, WHY_SKIP_PRUNE_ONLY, NULL,
+			    pol->today);
+		else if (iv->complete && root_excluded)
+			plan_push(p, volx, PLAN_WARN, WHY_EXCLUDE_ROOT, NULL,
+			    pol->today);
+		else if (iv->complete && iv->kind == INV_INSTANCE &&
+		    nmembers == 0)
+			plan_push(p, volx, PLAN_WARN, WHY_NO_VOLUMES, NULL,
 			    pol->today);
 		else if (iv->complete)
 			creating = true;
@@ -537,10 +606,11 @@ plan_valid(const struct policy *policy, const struct plan_input *vols,
 	    r->yearly > POLICY_RETAIN_MAX)
 		return false;
 	for (size_t i = 0; i < nvols; i++) {
+		size_t n;
 		if (vols[i].volume == NULL || vols[i].keep < 0 ||
 		    vols[i].keep > POLICY_KEEP_MAX ||
-		    (vols[i].volume->snapshots == NULL &&
-		    vols[i].volume->nsnapshots > 0))
+		    (inventory_backups(vols[i].volume, &n) == NULL && n > 0) ||
+		    (vols[i].exclude == NULL && vols[i].nexclude > 0))
 			return false;
 	}
 	return true;
@@ -567,6 +637,14 @@ plan_fill(struct plan *p, uint32_t polx, const struct tz *zone,
 		v->description = order[i]->description;
 		v->shared_adopt = order[i]->shared_adopt;
 		v->keep = order[i]->keep > 0 ? order[i]->keep : policy->keep;
+		v->freeze = order[i]->freeze != NULL &&
+		    (order[i]->freeze->pre != NULL ||
+		    order[i]->freeze->post != NULL) ? order[i]->freeze : NULL;
+		v->exclude_boot = order[i]->exclude_boot;
+		v->exclude = order[i]->exclude;
+		v->nexclude = order[i]->nexclude;
+		v->nmembers = 0;
+		v->size_tag[0] = '\0';
 		v->pol = polx;
 		v->first = p->nrecs;
 		plan_volume(p, (uint32_t)p->nvols++, zone, cand);
@@ -617,7 +695,8 @@ plan_add_policy(struct plan *p, const struct policy *policy,
 		goto fail;
 	err = ENOMEM;
 	for (size_t i = 0; i < nvols; i++) {
-		size_t n = vols[i].volume->nsnapshots;
+		size_t n;
+		inventory_backups(vols[i].volume, &n);
 		if (n > SIZE_MAX / 4 - nsnaps || n >= UINT32_MAX)
 			goto fail;
 		nsnaps += n;
@@ -684,6 +763,12 @@ plan_action_get(const struct plan *p, size_t i, struct plan_action *out)
 
 	out->policy = p->pols[v->pol]->policy->name;
 	out->volume = v->volume != NULL ? v->volume->id : NULL;
+	out->instance = v->volume != NULL && v->volume->kind == INV_INSTANCE;
+	out->freeze = r->kind == PLAN_CREATE ? v->freeze : NULL;
+	out->pre_failure = p->pols[v->pol]->policy->pre_failure;
+	out->hook_timeout_ms = (long)p->pols[v->pol]->policy->hook_timeout *
+	    1000;
+	out->copy_volume_tags = p->pols[v->pol]->policy->copy_volume_tags;
 	out->snapshot = s != NULL ? s->id : NULL;
 	out->kind = (enum plan_kind)r->kind;
 	out->date = r->date;
@@ -760,10 +845,13 @@ plan_why_expired(struct plan_buf *b, const struct plan_rec *r,
 	    policy->retain.monthly, policy->retain.yearly };
 	bool any = false;
 
+	const char *what = v->volume->kind == INV_INSTANCE ? "instance" :
+	    "volume";
+
 	if (r->flags & F_HELD_GONE)
-		plan_buf_add(b, "held (volume not found): ");
+		plan_buf_add(b, "held (%s not found): ", what);
 	else if (r->flags & F_HELD_UNCHECKED)
-		plan_buf_add(b, "held (volume not checked): ");
+		plan_buf_add(b, "held (%s not checked): ", what);
 	else if (r->flags & F_HELD_INCOMPLETE)
 		plan_buf_add(b, "held (listing incomplete): ");
 	else if (r->flags & F_HELD_MAX)
@@ -783,7 +871,53 @@ plan_why_expired(struct plan_buf *b, const struct plan_rec *r,
 	if (!any)
 		plan_buf_add(b, ", no retain rule");
 	if (r->flags & F_NEEDS_CREATE)
-		plan_buf_add(b, "; waits for today's snapshot");
+		plan_buf_add(b, "; waits for today's %s", v->volume->kind ==
+		    INV_INSTANCE ? "set" : "snapshot");
+}
+
+/* "; runs pre_snapshot /sbin/fsfreeze, post_snapshot /sbin/fsfreeze" */
+static void
+plan_why_hooks(struct plan_buf *b, const struct plan_vol *v,
+    const struct policy *policy)
+{
+	if (v->freeze == NULL)
+		return;
+	plan_buf_add(b, "; runs");
+	if (v->freeze->pre != NULL)
+		plan_buf_add(b, " pre_snapshot %s%s", v->freeze->pre[0],
+		    v->freeze->post != NULL ? "," : "");
+	if (v->freeze->post != NULL)
+		plan_buf_add(b, " post_snapshot %s", v->freeze->post[0]);
+	if (v->freeze->pre != NULL && policy->pre_failure == POLICY_PRE_SNAPSHOT)
+		plan_buf_add(b, " (snapshots even if pre_snapshot fails)");
+}
+
+/* "set set-0a1b...: 2 of its 3 snapshots listed" and the like. */
+static void
+plan_why_broken(struct plan_buf *b, const struct plan_rec *r,
+    const struct plan_vol *v)
+{
+	size_t nb, idx, n;
+	const struct inv_snapshot *backups = inventory_backups(v->volume, &nb);
+	const struct inv_member *m;
+
+	idx = (size_t)(r->snap - backups);
+	n = inventory_set_size(v->volume, idx);
+	inventory_set_member(v->volume, idx, 0, &m);
+	if (m == NULL || m->set[0] == '\0')
+		plan_buf_add(b, "snapshot of the instance without an %s tag",
+		    INV_TAG_SET);
+	else if (m->size == 0)
+		plan_buf_add(b, "set is not whole: %zu snapshot%s listed, and "
+		    "no valid %s tag", n, n == 1 ? "" : "s", INV_TAG_SET_SIZE);
+	else if (m->size != n)
+		plan_buf_add(b, "set is not whole: %zu of its %u snapshots "
+		    "listed", n, (unsigned)m->size);
+	else
+		plan_buf_add(b, "set is not whole: its %zu snapshots disagree "
+		    "on start time, day, owner or size, or two are of one "
+		    "volume", n);
+	plan_buf_add(b, "; kept, never deleted automatically");
 }
 
 size_t
@@ -793,40 +927,63 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 	const struct plan_vol *v = &p->vols[r->vol];
 	const struct plan_pol *pol = p->pols[v->pol];
 	struct plan_buf b = { buf, len, 0 };
+	bool inst = v->volume != NULL && v->volume->kind == INV_INSTANCE;
+	const char *unit = inst ? "set" : "snapshot";
+	size_t nb = 0;
 
+	if (v->volume != NULL)
+		inventory_backups(v->volume, &nb);
 	if (len > 0)
 		buf[0] = '\0';
 	switch ((enum plan_why)r->why) {
 	case WHY_CREATE_NEW:
-		plan_buf_add(&b, "no snapshot for today yet; takes ");
+		if (inst)
+			plan_buf_add(&b, "no set for today yet (%u volume%s); "
+			    "takes ", (unsigned)v->nmembers,
+			    v->nmembers == 1 ? "" : "s");
+		else
+			plan_buf_add(&b, "no snapshot for today yet; takes ");
 		plan_why_rules(&b, r);
+		plan_why_hooks(&b, v, pol->policy);
 		break;
 	case WHY_CREATE_FAILED:
-		plan_buf_add(&b, "today's snapshot %s failed (state error); "
-		    "takes ", r->snap->id);
+		plan_buf_add(&b, "today's %s %s failed (state error); takes ",
+		    unit, r->snap->id);
 		plan_why_rules(&b, r);
+		plan_why_hooks(&b, v, pol->policy);
 		break;
 	case WHY_SKIP_PENDING:
-		plan_buf_add(&b, "pending snapshot %s in progress",
+		plan_buf_add(&b, "pending %s %s in progress", unit,
 		    r->snap->id);
 		break;
 	case WHY_SKIP_TODAY:
-		plan_buf_add(&b, "today's snapshot %s exists", r->snap->id);
+		plan_buf_add(&b, "today's %s %s exists", unit, r->snap->id);
 		break;
 	case WHY_SKIP_PRUNE_ONLY:
-		plan_buf_add(&b, "no snapshot for today, but --prune-only "
-		    "creates none");
+		plan_buf_add(&b, "no %s for today, but --prune-only creates "
+		    "none", unit);
 		break;
 	case WHY_RULES:
 		plan_why_rules(&b, r);
 		break;
 	case WHY_NEWEST:
-		plan_buf_add(&b, "newest completed snapshot, kept until a "
-		    "newer one completes");
+		plan_buf_add(&b, "newest completed %s, kept until a newer one "
+		    "completes", unit);
 		break;
 	case WHY_PENDING:
-		plan_buf_add(&b, "pending, only completed snapshots are "
-		    "deleted");
+		plan_buf_add(&b, "pending, only completed %ss are deleted",
+		    unit);
+		break;
+	case WHY_SET_BROKEN:
+		plan_why_broken(&b, r, v);
+		break;
+	case WHY_EXCLUDE_ROOT:
+		plan_buf_add(&b, "exclude_volumes names the root volume %s, "
+		    "which EC2 refuses: nothing created", v->volume->root);
+		break;
+	case WHY_NO_VOLUMES:
+		plan_buf_add(&b, "no attached EBS volume is left to snapshot "
+		    "(%zu attached): nothing created", v->volume->nattached);
 		break;
 	case WHY_UNTAGGED:
 		plan_buf_add(&b, "not owned by policy %s (no %s tag, adopt "
@@ -865,17 +1022,18 @@ plan_action_reason(const struct plan *p, size_t i, char *buf, size_t len)
 		plan_why_expired(&b, r, v, pol);
 		break;
 	case WHY_VOLUME_GONE:
-		plan_buf_add(&b, "volume not found: nothing created or "
-		    "deleted, %zu snapshot%s kept", v->volume->nsnapshots,
-		    v->volume->nsnapshots == 1 ? "" : "s");
+		plan_buf_add(&b, "%s: nothing created or deleted, %zu %s%s "
+		    "kept", inst ? "instance not found or terminated" :
+		    "volume not found", nb, unit, nb == 1 ? "" : "s");
 		break;
 	case WHY_INCOMPLETE:
 		plan_buf_add(&b, "snapshot listing incomplete: nothing "
 		    "created or deleted");
 		break;
 	case WHY_UNCHECKED:
-		plan_buf_add(&b, "could not check whether the volume exists: "
-		    "nothing created or deleted");
+		plan_buf_add(&b, "could not check whether the %s exists: "
+		    "nothing created or deleted", inst ? "instance" :
+		    "volume");
 		break;
 	case WHY_ADOPT_CONFLICT:
 		plan_buf_add(&b, "policies %s and %s both adopt this volume: "
@@ -906,13 +1064,25 @@ plan_action_advice(const struct plan *p, size_t i)
 		return "look at it with aws ec2 describe-snapshots; a newer "
 		    "ec2backup may know the state";
 	case WHY_VOLUME_GONE:
-		return "if the volume was deleted on purpose, take it out of "
+		return p->vols[r->vol].volume->kind == INV_INSTANCE ?
+		    "if the instance was terminated on purpose, take it out of "
+		    "the policy; its sets stay until you delete them" :
+		    "if the volume was deleted on purpose, take it out of "
 		    "the policy; its snapshots stay until you delete them";
 	case WHY_UNCHECKED:
 	case WHY_INCOMPLETE:
 		return "see the errors above, and run again";
 	case WHY_ADOPT_CONFLICT:
 		return "set adopt in one of the policies only";
+	case WHY_SET_BROKEN:
+		return "look at its snapshots (ec2backup list), then delete "
+		    "them by hand, or tag them ec2backup:protect to keep them";
+	case WHY_EXCLUDE_ROOT:
+		return "take the root volume out of exclude_volumes and set "
+		    "exclude_boot_volume = true";
+	case WHY_NO_VOLUMES:
+		return "check exclude_volumes and exclude_boot_volume, and the "
+		    "instance's volumes";
 	case WHY_MAX_DELETES:
 		return "if so many deletions are intended, raise max_deletes "
 		    "for one run";
@@ -958,9 +1128,16 @@ plan_tags(const struct plan *p, const struct plan_vol *v,
 	policy = pol->policy;
 	out[n++] = (struct plan_tag){ INV_TAG_OWNER, policy->name };
 	out[n++] = (struct plan_tag){ INV_TAG_DATE, pol->date };
+	if (v->volume->kind == INV_INSTANCE && max >= 5) {
+		/* The set's own id is the executor's to make up. */
+		out[n++] = (struct plan_tag){ INV_TAG_INSTANCE, v->volume->id };
+		out[n++] = (struct plan_tag){ INV_TAG_SET_SIZE, v->size_tag };
+	}
 	/* Name: the policy's snapshot_tags, else the volume's when copied,
 	 * else ec2backup's own. */
-	if (!plan_has_tag(policy, "Name")) {
+	if (v->volume->kind == INV_INSTANCE && policy->copy_volume_tags) {
+		/* EC2 copies each volume's own Name. */
+	} else if (!plan_has_tag(policy, "Name")) {
 		name = NULL;
 		for (size_t k = 0; k < policy->ncopy_tags && name == NULL; k++)
 			if (strcmp(policy->copy_tags[k], "Name") == 0)
@@ -1007,6 +1184,48 @@ plan_volume_tags(const struct plan *p, const char *policy,
 		    strcmp(p->pols[p->vols[v].pol]->policy->name, policy) == 0)
 			return plan_tags(p, &p->vols[v], out, max);
 	return 0;
+}
+
+size_t
+plan_action_members(const struct plan *p, size_t i, const char **out,
+    size_t max)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct inv_volume *iv = p->vols[r->vol].volume;
+	const struct inv_snapshot *backups;
+	size_t nb, idx, n;
+
+	if (r->kind != PLAN_DELETE || iv == NULL)
+		return 0;
+	backups = inventory_backups(iv, &nb);
+	idx = (size_t)(r->snap - backups);
+	n = inventory_set_size(iv, idx);
+	for (size_t k = 0; k < n && k < max; k++)
+		out[k] = inventory_set_member(iv, idx, k, NULL)->id;
+	return n;
+}
+
+size_t
+plan_create_members(const struct plan *p, size_t i,
+    const struct inv_attachment **out, size_t max, bool *exclude_boot,
+    const char **exclude, size_t *nexclude)
+{
+	const struct plan_rec *r = &p->recs[i];
+	const struct plan_vol *v = &p->vols[r->vol];
+	bool root_excluded;
+
+	*exclude_boot = false;
+	*nexclude = 0;
+	if (r->kind != PLAN_CREATE || v->volume->kind != INV_INSTANCE)
+		return 0;
+	*exclude_boot = v->exclude_boot;
+	/* EC2 refuses a volume that is not attached as well. */
+	for (size_t k = 0; k < v->volume->nattached; k++) {
+		const char *id = v->volume->attached[k].volume;
+		if (plan_excluded(v, id) && *nexclude < POLICY_EXCLUDE_MAX)
+			exclude[(*nexclude)++] = id;
+	}
+	return plan_members(v, out, max, &root_excluded);
 }
 
 int

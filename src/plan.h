@@ -59,6 +59,14 @@ struct plan_input {
 				      the volume with adopt on, or NULL;
 				      with adopt on here too, untagged
 				      snapshots belong to neither */
+	/* The hooks around its snapshot's creation (those with neither
+	 * hook set are none), or NULL. */
+	const struct policy_freeze *freeze;
+	/* An instance (volume->kind INV_INSTANCE): what its sets leave
+	 * out. */
+	bool exclude_boot;
+	const char (*exclude)[POLICY_VOLUME_ID_MAX + 1];
+	size_t nexclude;
 };
 
 /* In the order actions of a volume are listed. */
@@ -72,7 +80,10 @@ enum plan_kind {
 
 struct plan_action {
 	const char *policy;        /* the policy's name */
-	const char *volume;        /* NULL on a policy-wide warning */
+	const char *volume;        /* the volume or instance; NULL on a
+				      policy-wide warning */
+	bool instance;             /* volume is an instance, and snapshot
+				      a set */
 	const char *snapshot;      /* NULL on create, skip and volume or
 				      policy warnings */
 	enum plan_kind kind;
@@ -84,6 +95,10 @@ struct plan_action {
 	bool needs_create;         /* a delete that must wait for the
 				      create at create_index to succeed */
 	size_t create_index;
+	const struct policy_freeze *freeze; /* a create's hooks, or NULL */
+	enum policy_pre_failure pre_failure;
+	long hook_timeout_ms;      /* the policy's hook_timeout */
+	bool copy_volume_tags;     /* the policy's */
 	const char *held;          /* for a deletion held back (a keep):
 				      why, as a metric label ("gone",
 				      "unchecked", "incomplete",
@@ -178,8 +193,10 @@ void plan_summary(const struct plan *plan, struct plan_summary *out);
  * create: ec2backup:policy, ec2backup:date, Name (from snapshot_tags,
  * else the volume's when copy_tags names it, else "ec2backup POLICY
  * DATE"), the volume's tags that copy_tags names, then snapshot_tags
- * (which win over copied ones).  The strings belong to the plan, the
- * policy and the inventory.
+ * (which win over copied ones).  For an instance: ec2backup:instance and
+ * ec2backup:set-size as well, and no Name when copy_volume_tags copies
+ * the volumes' own.  The strings belong to the plan, the policy and the
+ * inventory.
  */
 size_t plan_create_tags(const struct plan *plan, size_t i,
     struct plan_tag *out, size_t max);
@@ -189,6 +206,25 @@ size_t plan_create_tags(const struct plan *plan, size_t i,
  * has no such volume. */
 size_t plan_volume_tags(const struct plan *plan, const char *policy,
     const char *volume, struct plan_tag *out, size_t max);
+
+/*
+ * The snapshots delete action i deletes: one for a volume, every snapshot
+ * of the set for an instance.  Stores up to max ids in out and returns
+ * how many there are; 0 for other actions.
+ */
+size_t plan_action_members(const struct plan *plan, size_t i,
+    const char **out, size_t max);
+
+/*
+ * For create action i of an instance: the volumes its set will hold (the
+ * attached ones that are not left out), stored in out (at most max), and
+ * their number returned; 0 for other actions.  *exclude_boot and the
+ * data volumes to name in ExcludeDataVolumeId (those left out that are
+ * attached now; at most POLICY_EXCLUDE_MAX) are stored too.
+ */
+size_t plan_create_members(const struct plan *plan, size_t i,
+    const struct inv_attachment **out, size_t max, bool *exclude_boot,
+    const char **exclude, size_t *nexclude);
 
 /*
  * Writes the Description for create action i into buf (the input's, else

@@ -299,6 +299,179 @@ test_id_index_model(void **state)
 	inventory_free(inv);
 }
 
+
+/* --- instance sets --- */
+
+/* Adds a snapshot of an instance's set; returns what the inventory did. */
+static enum inv_added
+member(struct inventory *inv, struct inv_volume *in, const char *id,
+    const char *volume, const char *set, int size, int64_t start,
+    enum inv_state st, uint8_t flags)
+{
+	struct inv_snapshot s = { 0 };
+	struct inv_member m = { 0 };
+
+	snprintf(s.id, sizeof(s.id), "%s", id);
+	s.start = start;
+	s.state = (uint8_t)st;
+	s.flags = flags;
+	s.date = INV_NO_DATE;
+	snprintf(m.volume, sizeof(m.volume), "%s", volume);
+	snprintf(m.set, sizeof(m.set), "%s", set);
+	m.size = (uint16_t)size;
+	return inventory_add_member(inv, in, &s, "db", NULL, &m, NULL);
+}
+
+static const struct inv_snapshot *
+set_named(const struct inv_volume *v, const char *id, size_t *at)
+{
+	size_t n;
+	const struct inv_snapshot *sets = inventory_backups(v, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(sets[i].id, id) == 0) {
+			*at = i;
+			return &sets[i];
+		}
+	}
+	fail_msg("no set %s", id);
+	return NULL;
+}
+
+static void
+test_sets(void **state)
+{
+	struct inventory *inv = inventory_new(false);
+	struct inv_volume *in, *vol;
+	const struct inv_snapshot *s;
+	const struct inv_member *m;
+	size_t n, at;
+
+	(void)state;
+	assert_non_null(inv);
+	in = inventory_volume(inv, "i-0a1b2c3d");
+	vol = inventory_volume(inv, "vol-0a");
+	assert_non_null(in);
+	in->kind = INV_INSTANCE;
+	/* A whole set, listed in any order. */
+	assert_int_equal(member(inv, in, "snap-a2", "vol-0b", "set-a", 2, 100,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-a1", "vol-0a", "set-a", 2, 100,
+	    INV_PENDING, INV_PROTECTED), INV_ADDED);
+	/* One of three snapshots. */
+	assert_int_equal(member(inv, in, "snap-b1", "vol-0a", "set-b", 3, 200,
+	    INV_COMPLETED, 0), INV_ADDED);
+	/* Start times that disagree. */
+	assert_int_equal(member(inv, in, "snap-c1", "vol-0a", "set-c", 2, 300,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-c2", "vol-0b", "set-c", 2, 301,
+	    INV_COMPLETED, 0), INV_ADDED);
+	/* No set tag, no size tag, two of one volume, an error. */
+	assert_int_equal(member(inv, in, "snap-d1", "vol-0a", "", 1, 400,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-e1", "vol-0a", "set-e", 0, 500,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-f1", "vol-0a", "set-f", 2, 600,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-f2", "vol-0a", "set-f", 2, 600,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-g1", "vol-0a", "set-g", 2, 700,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-g2", "vol-0b", "set-g", 2, 700,
+	    INV_ERROR, 0), INV_ADDED);
+	/* Listed again: the same is a repeat, anything else a conflict. */
+	assert_int_equal(member(inv, in, "snap-g2", "vol-0b", "set-g", 2, 700,
+	    INV_ERROR, 0), INV_REPEATED);
+	assert_false(in->conflict);
+	/* The instance's snapshots are its own: the volume may hold the
+	 * same ids. */
+	{
+		struct inv_snapshot dup = { .id = "snap-a1", .start = 100,
+		    .date = INV_NO_DATE };
+		assert_int_equal(inventory_add_snapshot(inv, vol, &dup, "db",
+		    NULL, NULL), INV_ADDED);
+	}
+	assert_int_equal(inventory_build_sets(inv, in), 0);
+	inventory_backups(in, &n);
+	assert_int_equal(n, 7);
+
+	s = set_named(in, "set-a", &at);
+	assert_int_equal(s->flags & INV_SET_BROKEN, 0);
+	assert_int_equal(s->state, INV_PENDING);    /* the least done */
+	assert_true(s->flags & INV_PROTECTED);      /* any protects all */
+	assert_int_equal(s->start, 100);
+	assert_int_equal(inventory_set_size(in, at), 2);
+	assert_string_equal(inventory_set_member(in, at, 0, &m)->id,
+	    "snap-a1");
+	assert_string_equal(m->volume, "vol-0a");
+	assert_string_equal(inventory_set_member(in, at, 1, &m)->id,
+	    "snap-a2");
+	assert_true(set_named(in, "set-b", &at)->flags & INV_SET_BROKEN);
+	assert_true(set_named(in, "set-c", &at)->flags & INV_SET_BROKEN);
+	assert_true(set_named(in, "snap-d1", &at)->flags & INV_SET_BROKEN);
+	assert_true(set_named(in, "set-e", &at)->flags & INV_SET_BROKEN);
+	assert_true(set_named(in, "set-f", &at)->flags & INV_SET_BROKEN);
+	s = set_named(in, "set-g", &at);
+	assert_int_equal(s->flags & INV_SET_BROKEN, 0);
+	assert_int_equal(s->state, INV_ERROR);
+
+	/* An AMI found later on one snapshot marks its set once rebuilt. */
+	{
+		struct inv_snapshot *g1 = (struct inv_snapshot *)
+		    inventory_set_member(in, at, 0, NULL);
+		g1->ami = inventory_intern(inv, "ami-1");
+		assert_int_equal(inventory_build_sets(inv, in), 0);
+		assert_string_equal(set_named(in, "set-g", &at)->ami, "ami-1");
+	}
+
+	/* A second listing with other details is a conflict. */
+	assert_int_equal(member(inv, in, "snap-g2", "vol-0b", "set-g", 2, 700,
+	    INV_COMPLETED, 0), INV_CONFLICT);
+	assert_true(in->conflict);
+
+	/* A page read again: the last snapshots go, and may come back. */
+	inventory_truncate(inv, in, 2);
+	assert_int_equal(in->nsnapshots, 2);
+	assert_int_equal(member(inv, in, "snap-b1", "vol-0a", "set-b", 3, 200,
+	    INV_COMPLETED, 0), INV_ADDED);
+	assert_int_equal(member(inv, in, "snap-a1", "vol-0a", "set-a", 2, 100,
+	    INV_PENDING, INV_PROTECTED), INV_REPEATED);
+	inventory_free(inv);
+}
+
+/* Many snapshots: the id slots grow and still find every one. */
+static void
+test_many_members(void **state)
+{
+	struct inventory *inv = inventory_new(false);
+	struct inv_volume *in = inventory_volume(inv, "i-0a1b2c3d");
+	char id[32], set[32];
+	size_t n;
+
+	(void)state;
+	in->kind = INV_INSTANCE;
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "snap-%08x", i);
+		snprintf(set, sizeof(set), "set-%05d", i / 3);
+		assert_int_equal(member(inv, in, id, i % 3 == 0 ? "vol-0a" :
+		    i % 3 == 1 ? "vol-0b" : "vol-0c", set, 3, 1000 + i / 3,
+		    INV_COMPLETED, 0), INV_ADDED);
+	}
+	for (int i = 2999; i >= 0; i -= 7) {
+		snprintf(id, sizeof(id), "snap-%08x", i);
+		snprintf(set, sizeof(set), "set-%05d", i / 3);
+		assert_int_equal(member(inv, in, id, i % 3 == 0 ? "vol-0a" :
+		    i % 3 == 1 ? "vol-0b" : "vol-0c", set, 3, 1000 + i / 3,
+		    INV_COMPLETED, 0), INV_REPEATED);
+	}
+	assert_int_equal(inventory_build_sets(inv, in), 0);
+	inventory_backups(in, &n);
+	assert_int_equal(n, 1000);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(in->sets[i].flags & INV_SET_BROKEN, 0);
+	inventory_free(inv);
+}
+
 int
 main(void)
 {
@@ -310,6 +483,8 @@ main(void)
 		cmocka_unit_test(test_descriptions_can_be_dropped),
 		cmocka_unit_test(test_repeated_ids),
 		cmocka_unit_test(test_id_index_model),
+		cmocka_unit_test(test_sets),
+		cmocka_unit_test(test_many_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -918,7 +918,8 @@ test_case(void **state)
 	struct inv_snapshot snaps[MAX_SNAPS];
 	struct inv_volume vol;
 	struct policy pol = make_policy(c->keep);
-	struct plan_input in = { &vol, 0, NULL, c->shared };
+	struct plan_input in = { .volume = &vol,
+	    .shared_adopt = c->shared };
 	struct plan *p;
 	size_t nexpect = 0;
 	char line[512];
@@ -977,7 +978,7 @@ test_worked_example(void **state)
 	struct inv_volume vol = { .id = "vol-0abc", .exists = true,
 	    .complete = true, .snapshots = snaps, .nsnapshots = 30 };
 	struct policy pol = make_policy(1);
-	struct plan_input in = { &vol, 0, NULL, NULL };
+	struct plan_input in = { .volume = &vol };
 	struct plan_summary sum;
 	int32_t last = day_of(2025, 6, 29);
 	struct plan *p;
@@ -1033,8 +1034,8 @@ test_api(void **state)
 	    .complete = true, .snapshots = &s, .nsnapshots = 1 };
 	struct inv_volume v2 = { .id = "vol-a", .exists = true,
 	    .complete = true };
-	struct plan_input in[3] = { { &v1, 0, NULL, NULL }, { &v2, 5, NULL, NULL },
-	    { &v1, 0, NULL, NULL } };
+	struct plan_input in[3] = { { .volume = &v1 },
+	    { .volume = &v2, .keep = 5 }, { .volume = &v1 } };
 	struct policy pol = make_policy(2);
 	struct plan_action a;
 	struct plan_summary sum;
@@ -1115,7 +1116,7 @@ test_create_tags(void **state)
 	struct policy_tag tags[3] = { { k1, v1, 1 }, { k2, v2, 2 },
 	    { k3, v3, 3 } };
 	struct policy pol = make_policy(3);
-	struct plan_input in = { &v, 0, NULL, NULL };
+	struct plan_input in = { .volume = &v };
 	struct plan_tag t[PLAN_TAGS_MAX];
 	char desc[PLAN_DESCRIPTION_MAX];
 	size_t n;
@@ -1194,7 +1195,7 @@ test_copied_tags(void **state)
 	char *copy[3] = { kn, kc, km };
 	struct policy_tag st[1] = { { kc, vc, 1 } };
 	struct policy pol = make_policy(3);
-	struct plan_input in = { &v, 0, NULL, NULL };
+	struct plan_input in = { .volume = &v };
 	struct plan_tag t[PLAN_TAGS_MAX];
 	struct plan *p;
 	size_t n;
@@ -1881,6 +1882,299 @@ test_simulation_retain(void **state)
 	free(kept);
 }
 
+
+/* --- instance sets: the same engine --- */
+
+/* s with every word that names a snapshot or a volume as the set and
+ * instance words would, so the two plans' reasons compare. */
+static void
+normalize(const char *in, char *out, size_t len)
+{
+	static const char *const from[] = { "set-", "instance not found or "
+	    "terminated", "instance", "today's set", "completed sets",
+	    "completed set", " sets kept", " set kept", "pending set",
+	    NULL };
+	static const char *const to[] = { "snap-", "volume not found",
+	    "volume", "today's snapshot", "completed snapshots",
+	    "completed snapshot", " snapshots kept", " snapshot kept",
+	    "pending snapshot", NULL };
+	size_t o = 0;
+
+	while (*in != '\0' && o + 1 < len) {
+		size_t k;
+		for (k = 0; from[k] != NULL; k++)
+			if (strncmp(in, from[k], strlen(from[k])) == 0)
+				break;
+		if (from[k] != NULL) {
+			size_t n = strlen(to[k]);
+			if (o + n >= len)
+				break;
+			memcpy(out + o, to[k], n);
+			o += n;
+			in += strlen(from[k]);
+		} else {
+			out[o++] = *in++;
+		}
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Every volume of a random world becomes an instance whose sets stand
+ * for its snapshots (one to three snapshots each, all with the
+ * snapshot's state, start, day, owner and flags): the plan must do to
+ * each set what it does to the snapshot.  Retention has one engine.
+ */
+static void
+test_sets_plan_as_snapshots(void **state)
+{
+	uint64_t seed = 0x5e75;
+	size_t nsets = 0, ndel = 0;
+
+	(void)state;
+	for (int iter = 0; iter < 1500; iter++) {
+		struct world w;
+		struct inventory *inv = inventory_new(false);
+		struct plan_input in[3];
+		struct plan *p, *q;
+
+		assert_non_null(inv);
+		gen_world(&seed, &w);
+		for (size_t v = 0; v < w.nvols; v++) {
+			const struct inv_volume *vol = &w.vols[v];
+			char id[32];
+			struct inv_volume *iv;
+
+			snprintf(id, sizeof(id), "i-%s", vol->id + 4);
+			iv = inventory_volume(inv, id);
+			assert_non_null(iv);
+			iv->kind = INV_INSTANCE;
+			iv->exists = vol->exists;
+			iv->complete = vol->complete;
+			memcpy(iv->root, "vol-root", 9);
+			assert_int_equal(inventory_attach(inv, iv, "vol-root",
+			    "/dev/xvda", true), 0);
+			assert_int_equal(inventory_attach(inv, iv, "vol-data",
+			    "/dev/sdf", false), 0);
+			for (size_t k = 0; k < vol->nsnapshots; k++) {
+				const struct inv_snapshot *s =
+				    &vol->snapshots[k];
+				unsigned m = 1 + pick(&seed, 3);
+				struct inv_member mem = { 0 };
+
+				snprintf(mem.set, sizeof(mem.set), "set-%s",
+				    s->id + 5);
+				mem.size = (uint16_t)m;
+				for (unsigned j = 0; j < m; j++) {
+					struct inv_snapshot ms = *s;
+					snprintf(ms.id, sizeof(ms.id),
+					    "snap-%s-%u", s->id + 5, j);
+					snprintf(mem.volume, sizeof(mem.volume),
+					    "vol-%u", j);
+					assert_int_equal(inventory_add_member(
+					    inv, iv, &ms, s->owner, NULL, &mem,
+					    NULL), INV_ADDED);
+				}
+				nsets++;
+			}
+			assert_int_equal(inventory_build_sets(inv, iv), 0);
+			in[v] = w.in[v];
+			in[v].volume = iv;
+		}
+		p = plan_world(&w);
+		q = plan_new(w.now);
+		assert_non_null(q);
+		assert_int_equal(plan_add_policy(q, &w.pol, w.zone, in,
+		    w.nvols), 0);
+		assert_int_equal(plan_nactions(p), plan_nactions(q));
+		for (size_t i = 0; i < plan_nactions(p); i++) {
+			struct plan_action a, b;
+			char ra[PLAN_REASON_MAX], rb[PLAN_REASON_MAX];
+			char na[PLAN_REASON_MAX], nb[PLAN_REASON_MAX];
+
+			plan_action_get(p, i, &a);
+			plan_action_get(q, i, &b);
+			assert_int_equal(a.kind, b.kind);
+			assert_int_equal(a.date, b.date);
+			assert_int_equal(a.start, b.start);
+			assert_int_equal(a.needs_create, b.needs_create);
+			assert_int_equal(b.instance, b.volume != NULL);
+			assert_false(a.instance);
+			if (a.snapshot != NULL) {
+				normalize(b.snapshot, nb, sizeof(nb));
+				assert_string_equal(a.snapshot, nb);
+			} else {
+				assert_null(b.snapshot);
+			}
+			if (a.kind == PLAN_DELETE) {
+				const char *ids[4];
+				size_t m = plan_action_members(q, i, ids, 4);
+				assert_true(m >= 1 && m <= 3);
+				for (size_t j = 0; j < m; j++)
+					assert_true(strncmp(ids[j] + 5,
+					    a.snapshot + 5, strlen(a.snapshot)
+					    - 5) == 0);
+				assert_int_equal(plan_action_members(p, i, ids,
+				    4), 1);
+				ndel++;
+			}
+			if (a.kind == PLAN_CREATE)
+				continue;   /* it names the set's volumes */
+			plan_action_reason(p, i, ra, sizeof(ra));
+			plan_action_reason(q, i, rb, sizeof(rb));
+			normalize(ra, na, sizeof(na));
+			normalize(rb, nb, sizeof(nb));
+			assert_string_equal(na, nb);
+		}
+		plan_free(p);
+		plan_free(q);
+		world_free(&w);
+		inventory_free(inv);
+	}
+	/* The test saw what it is about. */
+	assert_true(nsets > 10000);
+	assert_true(ndel > 1000);
+}
+
+/* The first warning about a volume or instance itself. */
+static size_t
+volume_warning(const struct plan *p)
+{
+	for (size_t i = 0; i < plan_nactions(p); i++) {
+		struct plan_action a;
+		plan_action_get(p, i, &a);
+		if (a.kind == PLAN_WARN && a.snapshot == NULL)
+			return i;
+	}
+	fail_msg("no warning");
+	return 0;
+}
+
+/* What only instances have: broken sets, the volumes a set will hold,
+ * and their tags. */
+static void
+test_instance_sets(void **state)
+{
+	struct inventory *inv = inventory_new(false);
+	struct inv_volume *iv = inventory_volume(inv, "i-0a1b2c3d");
+	struct policy pol = make_policy(1);
+	static const char excl[2][POLICY_VOLUME_ID_MAX + 1] = { "vol-0c",
+	    "vol-0z" };
+	struct plan_input in = { .volume = iv, .exclude = excl,
+	    .nexclude = 1, .exclude_boot = true };
+	const struct inv_attachment *m[4];
+	const char *ex[POLICY_EXCLUDE_MAX], *ids[4];
+	struct plan_tag t[PLAN_TAGS_MAX];
+	char line[PLAN_REASON_MAX + 64];
+	size_t n, nex;
+	bool boot;
+	struct plan *p;
+
+	(void)state;
+	iv->kind = INV_INSTANCE;
+	iv->exists = iv->complete = true;
+	assert_int_equal(inventory_attach(inv, iv, "vol-0a", "/dev/xvda",
+	    true), 0);
+	assert_int_equal(inventory_attach(inv, iv, "vol-0b", "/dev/sdf",
+	    false), 0);
+	assert_int_equal(inventory_attach(inv, iv, "vol-0c", "/dev/sdg",
+	    false), 0);
+	assert_int_equal(inventory_attach(inv, iv, "vol-0d", "/dev/sdh",
+	    false), 0);
+	/* Yesterday's set lost a snapshot: kept, with a warning. */
+	{
+		struct inv_snapshot s = { .start = utc("2026-11-16T03:00:00Z"),
+		    .date = INV_NO_DATE, .state = INV_COMPLETED };
+		struct inv_member mem = { .volume = "vol-0a", .set = "set-1",
+		    .size = 2 };
+		memcpy(s.id, "snap-1a", 8);
+		assert_int_equal(inventory_add_member(inv, iv, &s, "prod", NULL,
+		    &mem, NULL), INV_ADDED);
+		s.start -= 86400;
+		memcpy(s.id, "snap-2a", 8);
+		memcpy(mem.set, "set-2", 6);
+		mem.size = 1;
+		assert_int_equal(inventory_add_member(inv, iv, &s, "prod", NULL,
+		    &mem, NULL), INV_ADDED);
+		s.start -= 86400;
+		memcpy(s.id, "snap-3a", 8);
+		memcpy(mem.set, "set-3", 6);
+		assert_int_equal(inventory_add_member(inv, iv, &s, "prod", NULL,
+		    &mem, NULL), INV_ADDED);
+	}
+	assert_int_equal(inventory_build_sets(inv, iv), 0);
+	p = plan_new(utc("2026-11-17T03:00:00Z"));
+	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
+	assert_int_equal(plan_nactions(p), 4);
+	action_line(p, 0, line, sizeof(line));
+	assert_string_equal(line, "create - 2026-11-17 no set for today yet "
+	    "(2 volumes); takes keep #1");
+	/* Exclusions: the root by exclude_boot, vol-0c by id; only an
+	 * attached volume is named to EC2. */
+	n = plan_create_members(p, 0, m, 4, &boot, ex, &nex);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0]->volume, "vol-0b");
+	assert_string_equal(m[0]->device, "/dev/sdf");
+	assert_string_equal(m[1]->volume, "vol-0d");
+	assert_true(boot);
+	assert_int_equal(nex, 1);
+	assert_string_equal(ex[0], "vol-0c");
+	n = plan_create_tags(p, 0, t, PLAN_TAGS_MAX);
+	assert_int_equal(n, 5);
+	assert_string_equal(t[2].key, "ec2backup:instance");
+	assert_string_equal(t[2].value, "i-0a1b2c3d");
+	assert_string_equal(t[3].key, "ec2backup:set-size");
+	assert_string_equal(t[3].value, "2");
+	assert_string_equal(t[4].key, "Name");
+	action_line(p, 1, line, sizeof(line));
+	/* The newest whole set goes with keep = 1 only after today's. */
+	assert_string_equal(line, "keep set-2 2026-11-15 newest completed "
+	    "set, kept until a newer one completes");
+	action_line(p, 2, line, sizeof(line));
+	assert_string_equal(line, "delete set-3 2026-11-14 beyond keep=1 "
+	    "(3rd newest), no retain rule");
+	assert_int_equal(plan_action_members(p, 2, ids, 4), 1);
+	assert_string_equal(ids[0], "snap-3a");
+	action_line(p, 3, line, sizeof(line));
+	assert_string_equal(line, "warn set-1 2026-11-16 set is not whole: 1 "
+	    "of its 2 snapshots listed; kept, never deleted automatically");
+	plan_free(p);
+
+	/* With copy_volume_tags, EC2 copies each volume's Name. */
+	pol.copy_volume_tags = true;
+	p = plan_new(utc("2026-11-17T03:00:00Z"));
+	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
+	assert_int_equal(plan_create_tags(p, 0, t, PLAN_TAGS_MAX), 4);
+	plan_free(p);
+
+	/* The root volume in exclude_volumes: EC2 refuses it. */
+	in.exclude_boot = false;
+	{
+		static const char root[1][POLICY_VOLUME_ID_MAX + 1] = {
+		    "vol-0a" };
+		in.exclude = root;
+		p = plan_new(utc("2026-11-17T03:00:00Z"));
+		assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1),
+		    0);
+		action_line(p, volume_warning(p), line, sizeof(line));
+		assert_string_equal(line, "warn - 2026-11-17 exclude_volumes "
+		    "names the root volume vol-0a, which EC2 refuses: nothing "
+		    "created");
+		plan_free(p);
+	}
+	/* Nothing left to snapshot. */
+	iv->nattached = 1;
+	in.exclude_boot = true;
+	in.nexclude = 0;
+	p = plan_new(utc("2026-11-17T03:00:00Z"));
+	assert_int_equal(plan_add_policy(p, &pol, zone(NULL), &in, 1), 0);
+	action_line(p, volume_warning(p), line, sizeof(line));
+	assert_string_equal(line, "warn - 2026-11-17 no attached EBS volume is "
+	    "left to snapshot (1 attached): nothing created");
+	plan_free(p);
+	inventory_free(inv);
+}
+
 int
 main(void)
 {
@@ -1893,6 +2187,8 @@ main(void)
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_simulation_keep),
 		cmocka_unit_test(test_simulation_retain),
+		cmocka_unit_test(test_sets_plan_as_snapshots),
+		cmocka_unit_test(test_instance_sets),
 	};
 	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	struct CMUnitTest *tests = calloc(ncases + nfixed, sizeof(*tests));

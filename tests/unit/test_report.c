@@ -84,8 +84,9 @@ setup(void **state)
 	f->qa.keep = 1;
 	f->qa.max_deletes = 1;
 
-	struct plan_input pin[2] = { { &f->vb, 0, NULL, NULL }, { &f->va, 0, NULL, NULL } };
-	struct plan_input qin = { &f->vc, 0, NULL, NULL };
+	struct plan_input pin[2] = { { .volume = &f->vb },
+	    { .volume = &f->va } };
+	struct plan_input qin = { .volume = &f->vc };
 	f->plan = plan_new(NOW);
 	if (f->plan == NULL ||
 	    plan_add_policy(f->plan, &f->prod, f->zone, pin, 2) != 0 ||
