@@ -82,8 +82,30 @@ static void
 check_volumes(struct doctor *d, const struct policy_state *s)
 {
 	const struct policy *p = s->p;
+	const char *kind = p->resource == POLICY_INSTANCES ? "instance" :
+	    "volume";
 	size_t found = 0;
 
+	for (size_t v = 0; v < p->ninstances; v++) {
+		const struct inv_volume *iv = inventory_find(s->r->inv,
+		    p->instances[v].id);
+		if (iv == NULL || iv->unchecked)
+			say(d, PROBLEM, "policy %s: %s: could not check whether "
+			    "it exists (see the errors above)", p->name,
+			    p->instances[v].id);
+		else if (!iv->exists)
+			say(d, PROBLEM, "policy %s: %s: instance not found in "
+			    "%s (or terminated); fix the id, or take it out of "
+			    "the policy", p->name, p->instances[v].id,
+			    s->r->name);
+		else {
+			found++;
+			say(d, OK, "policy %s: %s: %s, %zu EBS volume%s "
+			    "attached", p->name, iv->id, iv->state != NULL ?
+			    iv->state : "?", iv->nattached, iv->nattached == 1 ?
+			    "" : "s");
+		}
+	}
 	for (size_t v = 0; v < p->nvolumes; v++) {
 		const struct inv_volume *iv = inventory_find(s->r->inv,
 		    p->volumes[v].id);
@@ -111,17 +133,17 @@ check_volumes(struct doctor *d, const struct policy_state *s)
 			    "%s%s=%s", t ? ", " : "", p->select_tags[t].key,
 			    p->select_tags[t].value);
 		if (s->select_failed)
-			say(d, PROBLEM, "policy %s: select %s: the volumes could "
+			say(d, PROBLEM, "policy %s: select %s: the %ss could "
 			    "not be listed (see the errors above)", p->name,
-			    tags);
+			    tags, kind);
 		else if (s->nselected == 0)
-			say(d, WARNING, "policy %s: select %s matches no volume; "
+			say(d, WARNING, "policy %s: select %s matches no %s; "
 			    "tags must match exactly, case included", p->name,
-			    tags);
+			    tags, kind);
 		else
-			say(d, OK, "policy %s: select %s matches %zu volume%s",
-			    p->name, tags, s->nselected, s->nselected == 1 ? "" :
-			    "s");
+			say(d, OK, "policy %s: select %s matches %zu %s%s",
+			    p->name, tags, s->nselected, kind,
+			    s->nselected == 1 ? "" : "s");
 	}
 }
 
@@ -186,6 +208,7 @@ check_permissions(struct doctor *d, struct run *r, const struct policy_state
 	char who[128], what[3][160];
 	size_t n, nin, ntags;
 	struct plan_input *in = run_policy_inputs(s, &nin);
+	bool inst = p->resource == POLICY_INSTANCES;
 
 	if (in == NULL)
 		return;
@@ -193,18 +216,24 @@ check_permissions(struct doctor *d, struct run *r, const struct policy_state
 	free(in);
 	snprintf(who, sizeof(who), "policy %s: ", p->name);
 	if (vol == NULL) {
-		say(d, WARNING, "%sno volume to try CreateSnapshot on", who);
+		say(d, WARNING, "%sno %s to try %s on", who, inst ? "instance" :
+		    "volume", inst ? "CreateSnapshots" : "CreateSnapshot");
 		return;
 	}
 	ntags = plan_volume_tags(r->plan, p->name, vol->id, ptags,
-	    PLAN_TAGS_MAX);
+	    PLAN_TAGS_MAX - 1);
 	for (size_t t = 0; t < ntags; t++)
 		etags[t] = (struct ec2_tag){ ptags[t].key, ptags[t].value };
+	if (inst)   /* a set id, as a run makes up one */
+		etags[ntags++] = (struct ec2_tag){ INV_TAG_SET,
+		    "set-00000000000000000" };
 	n = 0;
-	probes[n] = (struct ec2_probe){ .action = EC2_CREATE_SNAPSHOT,
-	    .resource = vol->id, .tags = etags, .ntags = ntags };
-	snprintf(what[n++], sizeof(what[0]), "CreateSnapshot of %s with the "
-	    "policy's %zu tags", vol->id, ntags);
+	probes[n] = (struct ec2_probe){ .action = inst ?
+	    EC2_CREATE_SNAPSHOTS : EC2_CREATE_SNAPSHOT, .resource = vol->id,
+	    .tags = etags, .ntags = ntags };
+	snprintf(what[n++], sizeof(what[0]), "%s of %s with the policy's %zu "
+	    "tags", inst ? "CreateSnapshots" : "CreateSnapshot", vol->id,
+	    ntags);
 	if (owned != NULL) {
 		probes[n] = (struct ec2_probe){ .action = EC2_DELETE_SNAPSHOT,
 		    .resource = owned->id };
@@ -218,8 +247,11 @@ check_permissions(struct doctor *d, struct run *r, const struct policy_state
 		    "(untagged, for adopt)", untagged->id);
 	}
 	ec2_probe(s->r->ec2, probes, n);
-	judge_probe(d, who, what[0], &probes[0], "allow ec2:CreateSnapshot "
-	    "and ec2:CreateTags with these tags (docs/iam-policy.json)");
+	judge_probe(d, who, what[0], &probes[0], inst ? "allow "
+	    "ec2:CreateSnapshots on the instance, its volumes and snapshots, "
+	    "and ec2:CreateTags with these tags (docs/iam-policy.json)" :
+	    "allow ec2:CreateSnapshot and ec2:CreateTags with these tags "
+	    "(docs/iam-policy.json)");
 	for (size_t i = 1; i < n; i++)
 		judge_probe(d, who, what[i], &probes[i], i == 1 && owned != NULL ?
 		    "allow ec2:DeleteSnapshot on snapshots tagged "
@@ -266,20 +298,44 @@ check_files(struct doctor *d, const struct run_options *o)
 }
 
 static void
+check_hook(struct doctor *d, const struct policy *p, const char *name,
+    char *const *argv, const char *where)
+{
+	if (argv == NULL)
+		return;
+	if (access(argv[0], X_OK) == 0)
+		say(d, OK, "policy %s: %s%s %s: can be run", p->name, where,
+		    name, argv[0]);
+	else
+		say(d, PROBLEM, "policy %s: %s%s %s: not an executable file",
+		    p->name, where, name, argv[0]);
+}
+
+static void
+check_freeze(struct doctor *d, const struct policy *p,
+    const struct policy_freeze *f, const char *where)
+{
+	check_hook(d, p, "pre_snapshot", f->pre, where);
+	check_hook(d, p, "post_snapshot", f->post, where);
+}
+
+/* Every hook can be run; the freeze hooks are not run (they would
+ * freeze). */
+static void
 check_hooks(struct doctor *d, const struct policy *p)
 {
-	char *const *hooks[2] = { p->on_success, p->on_failure };
-	static const char *const names[2] = { "on_success", "on_failure" };
+	char where[64];
 
-	for (int i = 0; i < 2; i++) {
-		if (hooks[i] == NULL)
-			continue;
-		if (access(hooks[i][0], X_OK) == 0)
-			say(d, OK, "policy %s: %s %s: can be run", p->name,
-			    names[i], hooks[i][0]);
-		else
-			say(d, PROBLEM, "policy %s: %s %s: not an executable "
-			    "file", p->name, names[i], hooks[i][0]);
+	check_hook(d, p, "on_success", p->on_success, "");
+	check_hook(d, p, "on_failure", p->on_failure, "");
+	check_freeze(d, p, &p->freeze, "");
+	for (size_t v = 0; v < p->nvolumes; v++) {
+		snprintf(where, sizeof(where), "%s: ", p->volumes[v].id);
+		check_freeze(d, p, &p->volumes[v].freeze, where);
+	}
+	for (size_t v = 0; v < p->ninstances; v++) {
+		snprintf(where, sizeof(where), "%s: ", p->instances[v].id);
+		check_freeze(d, p, &p->instances[v].freeze, where);
 	}
 }
 

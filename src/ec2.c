@@ -48,6 +48,7 @@
 #define SKEW_LIMIT_S 300
 #define VOLUMES_PAGE "500"
 #define SNAPSHOTS_PAGE "1000"
+#define INSTANCES_PAGE "1000"
 
 static const char *const action_names[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_VOLUMES] = "DescribeVolumes",
@@ -55,6 +56,8 @@ static const char *const action_names[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_IMAGES] = "DescribeImages",
 	[EC2_CREATE_SNAPSHOT] = "CreateSnapshot",
 	[EC2_DELETE_SNAPSHOT] = "DeleteSnapshot",
+	[EC2_DESCRIBE_INSTANCES] = "DescribeInstances",
+	[EC2_CREATE_SNAPSHOTS] = "CreateSnapshots",
 };
 
 const char *
@@ -69,10 +72,14 @@ static const enum ec2xml_kind action_kinds[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_IMAGES] = EC2XML_DESCRIBE_IMAGES,
 	[EC2_CREATE_SNAPSHOT] = EC2XML_CREATE_SNAPSHOT,
 	[EC2_DELETE_SNAPSHOT] = EC2XML_DELETE_SNAPSHOT,
+	[EC2_DESCRIBE_INSTANCES] = EC2XML_DESCRIBE_INSTANCES,
+	[EC2_CREATE_SNAPSHOTS] = EC2XML_CREATE_SNAPSHOTS,
 };
 
-/* EC2's request token buckets (see docs: "Request throttling"). */
-enum bucket_id { B_DESCRIBE, B_CREATE, B_DELETE, NBUCKETS };
+/* EC2's request token buckets (see docs: "Request throttling"):
+ * CreateSnapshot, CreateSnapshots and DeleteSnapshot each have their
+ * own. */
+enum bucket_id { B_DESCRIBE, B_CREATE, B_DELETE, B_CREATE_SETS, NBUCKETS };
 
 static const struct {
 	double capacity, rate;
@@ -80,6 +87,7 @@ static const struct {
 	[B_DESCRIBE] = { 100, 20 },
 	[B_CREATE] = { 100, 5 },
 	[B_DELETE] = { 100, 5 },
+	[B_CREATE_SETS] = { 100, 5 },
 };
 
 static const enum bucket_id action_buckets[EC2_NACTIONS] = {
@@ -88,6 +96,8 @@ static const enum bucket_id action_buckets[EC2_NACTIONS] = {
 	[EC2_DESCRIBE_IMAGES] = B_DESCRIBE,
 	[EC2_CREATE_SNAPSHOT] = B_CREATE,
 	[EC2_DELETE_SNAPSHOT] = B_DELETE,
+	[EC2_DESCRIBE_INSTANCES] = B_DESCRIBE,
+	[EC2_CREATE_SNAPSHOTS] = B_CREATE_SETS,
 };
 
 /*
@@ -154,6 +164,8 @@ struct ec2 {
 	struct ec2_stats stats;
 	void (*progress)(void *, enum ec2_action, size_t);
 	void *progress_arg;
+	void (*on_answer)(void *, size_t);
+	void *on_answer_arg;
 	/* The arrays of the ec2_apply running, for progress indexes. */
 	struct ec2_create *creates;
 	struct ec2_delete *deletes;
@@ -332,6 +344,13 @@ ec2_set_progress(struct ec2 *ec2, void (*fn)(void *, enum ec2_action,
 {
 	ec2->progress = fn;
 	ec2->progress_arg = arg;
+}
+
+void
+ec2_set_answered(struct ec2 *ec2, void (*fn)(void *, size_t), void *arg)
+{
+	ec2->on_answer = fn;
+	ec2->on_answer_arg = arg;
 }
 
 static void
@@ -864,7 +883,8 @@ pager_runaway(struct pager *p, const char *next)
 	uint64_t h = token_hash(next);
 
 	if (p->page_items > 0 && p->page_new == 0 &&
-	    (p->cbs.snapshot != NULL || p->cbs.volume != NULL))
+	    (p->cbs.snapshot != NULL || p->cbs.volume != NULL ||
+	    p->cbs.instance != NULL))
 		return "a page held only items already read";
 	p->empty = p->page_items == 0 ? p->empty + 1 : 0;
 	if (p->empty >= MAX_EMPTY_PAGES)
@@ -1015,10 +1035,11 @@ seen_add(struct volume_job *job, struct inv_volume *v)
 /* Whether v carries every tag of the selection, byte for byte: EC2's
  * filters also match wildcards, and a server may answer loosely. */
 static bool
-tags_match(const struct volume_job *job, const struct ec2xml_volume *v)
+tags_match(const struct volume_job *job, const struct ec2xml_tag *tags,
+    size_t ntags)
 {
 	for (size_t i = 0; i < job->ntags; i++) {
-		const char *have = ec2xml_tag_get(v->tags, v->ntags,
+		const char *have = ec2xml_tag_get(tags, ntags,
 		    job->tags[i].key);
 		if (have == NULL || strcmp(have, job->tags[i].value) != 0)
 			return false;
@@ -1048,7 +1069,7 @@ volume_item(void *arg, const struct ec2xml_volume *v)
 				goto oom;
 		return 0;
 	}
-	if (!tags_match(job, v)) {
+	if (!tags_match(job, v->tags, v->ntags)) {
 		log_debug("DescribeVolumes: %s does not carry exactly the "
 		    "selected tags; left out", v->id);
 		p->page_new++;       /* not a repeat: something was read */
@@ -1246,6 +1267,225 @@ ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
 	return 0;
 }
 
+/* --- instances --- */
+
+/* An instance that is going away is not one to snapshot or prune. */
+static bool
+instance_usable(const char *state)
+{
+	return strcmp(state, "shutting-down") != 0 &&
+	    strcmp(state, "terminated") != 0;
+}
+
+/* Records what EC2 says of an instance the job asked about. */
+static int
+instance_fill(struct volume_job *job, struct inv_volume *iv,
+    const struct ec2xml_instance *in)
+{
+	iv->kind = INV_INSTANCE;
+	iv->exists = instance_usable(in->state);
+	iv->unchecked = false;
+	if ((iv->state = inventory_intern(job->inv, in->state)) == NULL)
+		return -1;
+	iv->nattached = 0;
+	iv->root[0] = '\0';
+	for (size_t k = 0; k < in->nmappings; k++) {
+		const struct ec2xml_mapping *m = &in->mappings[k];
+		bool is_root = in->root_device[0] != '\0' &&
+		    strcmp(m->device, in->root_device) == 0;
+		/* CreateSnapshots takes the volumes attached now. */
+		if (m->volume_id[0] == '\0' || strcmp(m->status, "attached")
+		    != 0)
+			continue;
+		if (inventory_attach(job->inv, iv, m->volume_id,
+		    m->device[0] != '\0' ? m->device : NULL, is_root) != 0)
+			return -1;
+	}
+	for (size_t t = 0; t < in->ntags; t++)
+		if (inventory_volume_tag(job->inv, iv, in->tags[t].key,
+		    in->tags[t].value) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+instance_item(void *arg, const struct ec2xml_instance *in)
+{
+	struct pager *p = arg;
+	struct volume_job *job = p->arg;
+	struct inv_volume *iv;
+	int fresh;
+
+	p->page_items++;
+	if (job->tags == NULL) {
+		if ((iv = inventory_find(job->inv, in->id)) == NULL ||
+		    iv->kind != INV_INSTANCE)
+			return 0;
+		if ((fresh = seen_add(job, iv)) < 0)
+			goto oom;
+		p->page_new += (size_t)fresh;
+		if (fresh && instance_fill(job, iv, in) != 0)
+			goto oom;
+		return 0;
+	}
+	if (!tags_match(job, in->tags, in->ntags)) {
+		log_debug("DescribeInstances: %s does not carry exactly the "
+		    "selected tags; left out", in->id);
+		p->page_new++;
+		return 0;
+	}
+	if ((iv = inventory_volume(job->inv, in->id)) == NULL)
+		goto oom;
+	iv->kind = INV_INSTANCE;
+	if ((fresh = seen_add(job, iv)) < 0)
+		goto oom;
+	if (!fresh)
+		return 0;
+	p->page_new++;
+	if (!instance_usable(in->state))
+		return 0;
+	if (job->nfound == job->cap) {
+		size_t cap = job->cap ? job->cap * 2 : 64;
+		struct inv_volume **grown = realloc(job->found,
+		    cap * sizeof(*grown));
+		if (grown == NULL)
+			goto oom;
+		job->found = grown;
+		job->cap = cap;
+	}
+	job->found[job->nfound++] = iv;
+	if (instance_fill(job, iv, in) != 0)
+		goto oom;
+	return 0;
+oom:
+	job->oom = true;
+	return -1;
+}
+
+static struct query *
+instances_query(struct pager *p)
+{
+	struct volume_job *job = p->arg;
+	struct query *q = query_new("DescribeInstances", EC2_API_VERSION);
+	int failed = q == NULL;
+
+	if (failed)
+		return NULL;
+	/* The instance-id filter, not InstanceId.N: an unknown id there
+	 * fails the whole call, and MaxResults cannot go with it. */
+	if (job->tags == NULL)
+		failed |= add_filter(q, 1, "instance-id", job->ids, job->n);
+	for (size_t i = 0; i < job->ntags && !failed; i++) {
+		char name[160];
+		char *value = filter_literal(job->tags[i].value);
+		const char *values[1] = { value };
+		snprintf(name, sizeof(name), "tag:%s", job->tags[i].key);
+		failed |= value == NULL || add_filter(q, (int)i + 1, name,
+		    values, 1);
+		free(value);
+	}
+	failed |= query_add(q, "MaxResults", INSTANCES_PAGE);
+	return finish_query(q, failed);
+}
+
+int
+ec2_check_instances(struct ec2 *ec2, struct inventory *inv,
+    const char *const *ids, size_t n)
+{
+	size_t nbatches = (n + EC2_BATCH - 1) / EC2_BATCH;
+	struct pager *pagers = calloc(nbatches ? nbatches : 1, sizeof(*pagers));
+	struct volume_job *jobs = calloc(nbatches ? nbatches : 1,
+	    sizeof(*jobs));
+	int rc = 0;
+	char text[800];
+
+	if (pagers == NULL || jobs == NULL) {
+		free(pagers);
+		free(jobs);
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct inv_volume *iv = inventory_volume(inv, ids[i]);
+		if (iv == NULL)
+			rc = -1;
+		else
+			iv->kind = INV_INSTANCE;
+	}
+	for (size_t b = 0; b < nbatches && rc == 0; b++) {
+		jobs[b].inv = inv;
+		jobs[b].ids = ids + b * EC2_BATCH;
+		jobs[b].n = batch_len(n, b);
+		pager_init(&pagers[b], ec2, EC2_DESCRIBE_INSTANCES,
+		    instances_query, &jobs[b]);
+		pagers[b].cbs.instance = instance_item;
+		pager_queue(&pagers[b]);
+	}
+	run_all(ec2);
+	for (size_t b = 0; b < nbatches; b++) {
+		bool ok = pagers[b].ok && !jobs[b].oom;
+
+		pager_release(&pagers[b]);
+		free(jobs[b].seen);
+		if (ok)
+			continue;
+		rc = -1;
+		for (size_t i = 0; i < jobs[b].n; i++) {
+			struct inv_volume *iv = inventory_find(inv,
+			    jobs[b].ids[i]);
+			iv->exists = false;
+			iv->unchecked = true;
+		}
+		if (ec2->fatal[0] != '\0')
+			continue;
+		log_error("DescribeInstances: could not check whether %zu "
+		    "instances (%s, ...) exist: %s; nothing is created or "
+		    "deleted on them this run", jobs[b].n, jobs[b].ids[0],
+		    jobs[b].oom ? "out of memory" : ec2_error_text(
+		    &pagers[b].error, text, sizeof(text)));
+	}
+	free(pagers);
+	free(jobs);
+	return rc;
+}
+
+int
+ec2_select_instances(struct ec2 *ec2, struct inventory *inv,
+    const struct ec2_tag *tags, size_t ntags, struct inv_volume ***out,
+    size_t *nout)
+{
+	struct volume_job job = { 0 };
+	struct pager p;
+	char text[800];
+
+	job.inv = inv;
+	job.tags = tags;
+	job.ntags = ntags;
+	pager_init(&p, ec2, EC2_DESCRIBE_INSTANCES, instances_query, &job);
+	p.cbs.instance = instance_item;
+	pager_queue(&p);
+	run_all(ec2);
+	pager_release(&p);
+	free(job.seen);
+	if (!p.ok || job.oom) {
+		if (ec2->fatal[0] == '\0')
+			log_error("DescribeInstances: cannot list the instances "
+			    "tagged %s=%s%s: %s", tags[0].key, tags[0].value,
+			    ntags > 1 ? " (and more tags)" : "", job.oom ?
+			    "out of memory" : ec2_error_text(&p.error, text,
+			    sizeof(text)));
+		free(job.found);
+		return -1;
+	}
+	if (out != NULL) {
+		*out = job.found;
+		*nout = job.nfound;
+	} else {
+		free(job.found);
+	}
+	return 0;
+}
+
 /* --- snapshots --- */
 
 struct snapshot_job {
@@ -1388,6 +1628,158 @@ ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 		    "...) is incomplete: %s; nothing is created or deleted on "
 		    "them this run", jobs[b].n, jobs[b].vols[0]->id,
 		    jobs[b].oom ? "out of memory" :
+		    ec2_error_text(&pagers[b].error, text, sizeof(text)));
+	}
+	free(pagers);
+	free(jobs);
+	free(counts);
+	return rc;
+}
+
+/* --- the snapshots of instance sets --- */
+
+/* The set-size tag: 1 to INV_SET_SIZE_MAX, else 0. */
+static uint16_t
+parse_set_size(const char *s)
+{
+	unsigned v = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 3)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	return v >= 1 && v <= INV_SET_SIZE_MAX ? (uint16_t)v : 0;
+}
+
+static int
+member_item(void *arg, const struct ec2xml_snapshot *s)
+{
+	struct pager *p = arg;
+	struct snapshot_job *job = p->arg;
+	const char *instance = ec2xml_tag_get(s->tags, s->ntags,
+	    INV_TAG_INSTANCE);
+	const char *set = ec2xml_tag_get(s->tags, s->ntags, INV_TAG_SET);
+	struct inv_volume *v = NULL;
+	struct inv_snapshot snap = { 0 };
+	struct inv_member m = { 0 };
+	const char *date;
+
+	p->page_items++;
+	for (size_t i = 0; instance != NULL && i < job->n && v == NULL; i++)
+		if (strcmp(job->vols[i]->id, instance) == 0)
+			v = job->vols[i];
+	/* Only instances of this batch were asked for. */
+	if (v == NULL)
+		return 0;
+	snprintf(snap.id, sizeof(snap.id), "%s", s->id);
+	snap.start = s->start;
+	snap.state = (uint8_t)inv_state_parse(s->status);
+	date = ec2xml_tag_get(s->tags, s->ntags, INV_TAG_DATE);
+	snap.date = date != NULL ? inv_parse_date(date) : INV_NO_DATE;
+	if (ec2xml_tag_get(s->tags, s->ntags, INV_TAG_PROTECT) != NULL)
+		snap.flags |= INV_PROTECTED;
+	snprintf(m.volume, sizeof(m.volume), "%s", s->volume_id);
+	/* A set id that does not fit is no set id: the snapshot is then a
+	 * broken set of its own. */
+	if (set != NULL && strlen(set) <= INV_ID_MAX)
+		snprintf(m.set, sizeof(m.set), "%s", set);
+	m.size = parse_set_size(ec2xml_tag_get(s->tags, s->ntags,
+	    INV_TAG_SET_SIZE));
+	switch (inventory_add_member(job->inv, v, &snap,
+	    ec2xml_tag_get(s->tags, s->ntags, INV_TAG_OWNER), s->description,
+	    &m, NULL)) {
+	case INV_ADDED:
+		p->page_new++;
+		break;
+	case INV_REPEATED:
+		break;
+	case INV_CONFLICT:
+		log_warning("DescribeSnapshots: %s was listed twice with "
+		    "different details: nothing is created or deleted on %s "
+		    "this run", s->id, v->id);
+		break;
+	case INV_NOMEM:
+		job->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+static struct query *
+members_query(struct pager *p)
+{
+	struct snapshot_job *job = p->arg;
+	struct query *q = query_new("DescribeSnapshots", EC2_API_VERSION);
+	int failed;
+
+	if (q == NULL)
+		return NULL;
+	failed = query_add(q, "Owner.1", "self");
+	failed |= query_add(q, "Filter.1.Name", "tag:" INV_TAG_INSTANCE);
+	for (size_t i = 0; i < job->n && !failed; i++)
+		failed |= query_addf(q, job->vols[i]->id, "Filter.1.Value.%zu",
+		    i + 1);
+	failed |= query_add(q, "MaxResults", SNAPSHOTS_PAGE);
+	return finish_query(q, failed);
+}
+
+int
+ec2_list_instance_snapshots(struct ec2 *ec2, struct inventory *inv,
+    struct inv_volume *const *vols, size_t n)
+{
+	size_t nbatches = (n + EC2_BATCH - 1) / EC2_BATCH;
+	struct pager *pagers = calloc(nbatches ? nbatches : 1, sizeof(*pagers));
+	struct snapshot_job *jobs = calloc(nbatches ? nbatches : 1,
+	    sizeof(*jobs));
+	size_t *counts = calloc(n ? n : 1, sizeof(*counts));
+	int rc = 0;
+	char text[800];
+
+	if (pagers == NULL || jobs == NULL || counts == NULL) {
+		free(pagers);
+		free(jobs);
+		free(counts);
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t b = 0; b < nbatches; b++) {
+		jobs[b].inv = inv;
+		jobs[b].vols = vols + b * EC2_BATCH;
+		jobs[b].counts = counts + b * EC2_BATCH;
+		jobs[b].n = batch_len(n, b);
+		pager_init(&pagers[b], ec2, EC2_DESCRIBE_SNAPSHOTS,
+		    members_query, &jobs[b]);
+		pagers[b].cbs.snapshot = member_item;
+		pagers[b].begin = snapshots_begin;
+		pagers[b].discard = snapshots_discard;
+		pager_queue(&pagers[b]);
+	}
+	run_all(ec2);
+	for (size_t b = 0; b < nbatches; b++) {
+		bool ok = pagers[b].ok && !jobs[b].oom;
+
+		pager_release(&pagers[b]);
+		for (size_t i = 0; i < jobs[b].n; i++) {
+			struct inv_volume *v = jobs[b].vols[i];
+			v->complete = ok && !v->conflict;
+			if (inventory_build_sets(inv, v) != 0) {
+				v->complete = false;
+				ok = false;
+				jobs[b].oom = true;
+			}
+		}
+		if (ok)
+			continue;
+		rc = -1;
+		if (ec2->fatal[0] != '\0')
+			continue;
+		log_error("DescribeSnapshots: the listing of the sets of %zu "
+		    "instances (%s, ...) is incomplete: %s; nothing is created "
+		    "or deleted on them this run", jobs[b].n,
+		    jobs[b].vols[0]->id, jobs[b].oom ? "out of memory" :
 		    ec2_error_text(&pagers[b].error, text, sizeof(text)));
 	}
 	free(pagers);
@@ -1555,14 +1947,48 @@ create_ended(struct create_job *job)
 	}
 }
 
+/* Records a snapshot of a set once, however often it is listed. */
+static void
+add_member(struct ec2_create *cr, const struct ec2xml_snapshot *s)
+{
+	for (size_t k = 0; k < cr->nmembers && k < cr->members_max; k++)
+		if (strcmp(cr->members[k].snapshot, s->id) == 0)
+			return;
+	if (cr->nmembers == 0)
+		snprintf(cr->snapshot, sizeof(cr->snapshot), "%s", s->id);
+	if (cr->nmembers < cr->members_max) {
+		struct ec2_set_member *m = &cr->members[cr->nmembers];
+		snprintf(m->snapshot, sizeof(m->snapshot), "%s", s->id);
+		snprintf(m->volume, sizeof(m->volume), "%s", s->volume_id);
+	}
+	cr->nmembers++;
+}
+
 static int
 created_item(void *arg, const struct ec2xml_snapshot *s)
 {
 	struct create_job *job = arg;
 
-	snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s", s->id);
+	if (job->cr->instance != NULL)
+		add_member(job->cr, s);
+	else
+		snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s",
+		    s->id);
 	job->seen = true;
 	return 0;
+}
+
+/* The create has EC2's answer, or has failed without one: the point in
+ * time of what it made is fixed. */
+static void
+create_answered(struct create_job *job)
+{
+	struct ec2 *ec2 = job->ec2;
+
+	job->cr->answered_ms = http_now_ms();
+	if (ec2->on_answer != NULL)
+		ec2->on_answer(ec2->on_answer_arg, (size_t)(job->cr -
+		    ec2->creates));
 }
 
 /* A snapshot the lookup found: taken only if the lost attempt could have
@@ -1574,7 +2000,8 @@ lookup_item(void *arg, const struct ec2xml_snapshot *s)
 	enum inv_state state = inv_state_parse(s->status);
 	int64_t earliest = job->create->first_sent - CLOCK_TOLERANCE_S;
 
-	if (strcmp(s->volume_id, job->cr->volume) != 0)
+	if (job->cr->volume != NULL && strcmp(s->volume_id, job->cr->volume)
+	    != 0)
 		return 0;
 	if (state != INV_PENDING && state != INV_COMPLETED) {
 		snprintf(job->rejected, sizeof(job->rejected), "%s", s->id);
@@ -1589,7 +2016,11 @@ lookup_item(void *arg, const struct ec2xml_snapshot *s)
 		    (long long)(job->create->first_sent - s->start));
 		return 0;
 	}
-	snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s", s->id);
+	if (job->cr->instance != NULL)
+		add_member(job->cr, s);
+	else
+		snprintf(job->cr->snapshot, sizeof(job->cr->snapshot), "%s",
+		    s->id);
 	job->seen = true;
 	return 0;
 }
@@ -1597,12 +2028,27 @@ lookup_item(void *arg, const struct ec2xml_snapshot *s)
 static struct query *
 create_query(const struct ec2_create *cr)
 {
-	struct query *q = query_new("CreateSnapshot", EC2_API_VERSION);
-	int failed;
+	struct query *q = query_new(cr->instance != NULL ? "CreateSnapshots" :
+	    "CreateSnapshot", EC2_API_VERSION);
+	int failed = 0;
 
 	if (q == NULL)
 		return NULL;
-	failed = query_add(q, "VolumeId", cr->volume);
+	if (cr->instance != NULL) {
+		failed |= query_add(q, "InstanceSpecification.InstanceId",
+		    cr->instance);
+		if (cr->exclude_boot)
+			failed |= query_add(q,
+			    "InstanceSpecification.ExcludeBootVolume", "true");
+		for (size_t i = 0; i < cr->nexclude && !failed; i++)
+			failed |= query_addf(q, cr->exclude[i],
+			    "InstanceSpecification.ExcludeDataVolumeId.%zu",
+			    i + 1);
+		if (cr->copy_volume_tags)
+			failed |= query_add(q, "CopyTagsFromSource", "volume");
+	} else {
+		failed |= query_add(q, "VolumeId", cr->volume);
+	}
 	if (cr->description != NULL)
 		failed |= query_add(q, "Description", cr->description);
 	if (cr->ntags > 0)
@@ -1627,6 +2073,17 @@ lookup_query(const struct ec2_create *cr)
 	const char *values[1];
 	int failed;
 
+	if (cr->instance != NULL && q != NULL) {
+		/* The set's id is made up for this request alone. */
+		char *set = filter_literal(cr->set_tag);
+		values[0] = set;
+		failed = set == NULL || query_add(q, "Owner.1", "self") != 0 ||
+		    add_filter(q, 1, "tag:" INV_TAG_SET, values, 1) != 0;
+		free(set);
+		free(owner);
+		free(date);
+		return finish_query(q, failed);
+	}
 	if (q == NULL || owner == NULL || date == NULL) {
 		query_free(q);
 		free(owner);
@@ -1660,6 +2117,7 @@ queue_lookup(struct create_job *job)
 	    (lookup = call_new(job->ec2, EC2_DESCRIBE_SNAPSHOTS, q, true,
 	    lookup_done, job)) == NULL)
 		return false;
+	job->seen = false;
 	lookup->cbs.snapshot = lookup_item;
 	lookup->not_before = now + job->lookup_wait;
 	job->lookup_wait *= 2;
@@ -1676,19 +2134,40 @@ lookup_done(struct call *c, enum outcome out)
 	char msg[sizeof(job->cr->error.message)], why[200];
 	size_t room, n;
 
-	call_free(c);
-	if (out == OUT_OK && job->seen) {
+	const struct ec2_create *cr = job->cr;
+	const char *what = cr->instance != NULL ? cr->instance : cr->volume;
+	const char *action = cr->instance != NULL ? "CreateSnapshots" :
+	    "CreateSnapshot";
+
+	if (c != NULL)
+		call_free(c);
+	if (out == OUT_OK && job->seen && (cr->instance == NULL ||
+	    cr->nmembers >= cr->set_size)) {
 		job->cr->ok = true;
 		job->cr->found_by_lookup = true;
-		log_info("%s: CreateSnapshot: the answer was lost, but %s was "
-		    "created", job->cr->volume, job->cr->snapshot);
+		log_info("%s: %s: the answer was lost, but %s was created",
+		    what, action, cr->instance != NULL ? cr->set_tag :
+		    cr->snapshot);
 		call_free(create);
 		create_ended(job);
 		return;
 	}
-	/* A lookup that failed, or found nothing yet: look again later. */
+	/* A lookup that failed, or found nothing (or not the whole set)
+	 * yet: look again later. */
 	if (job->ec2->fatal[0] == '\0' && queue_lookup(job))
 		return;
+	if (cr->instance != NULL && cr->nmembers > 0) {
+		/* Part of the set is there: it exists, and the next run,
+		 * which lists it whole or not, decides what it is. */
+		job->cr->ok = true;
+		job->cr->found_by_lookup = true;
+		log_warning("%s: CreateSnapshots: the answer was lost; %zu of "
+		    "the %zu snapshots of set %s were found", what,
+		    cr->nmembers, cr->set_size, cr->set_tag);
+		call_free(create);
+		create_ended(job);
+		return;
+	}
 	/* Not knowing, we do not try again: a second snapshot for the day
 	 * is worse than none until the next run.  The last thing EC2 (or
 	 * the network) said is what the user sees. */
@@ -1717,6 +2196,7 @@ create_done(struct call *c, enum outcome out)
 {
 	struct create_job *job = c->arg;
 
+	create_answered(job);
 	if (out == OUT_OK && job->seen) {
 		job->cr->ok = true;
 		call_free(c);
@@ -1725,7 +2205,9 @@ create_done(struct call *c, enum outcome out)
 	}
 	if (out == OUT_OK)
 		error_set(&job->cr->error, "MalformedResponse",
-		    "CreateSnapshot answered without a snapshot id", NULL);
+		    job->cr->instance != NULL ? "CreateSnapshots answered "
+		    "without a snapshot" : "CreateSnapshot answered without a "
+		    "snapshot id", NULL);
 	if (out != OUT_AMBIGUOUS) {
 		if (out != OUT_OK)
 			job->cr->error = c->error;
@@ -1834,13 +2316,17 @@ ec2_apply(struct ec2 *ec2, struct ec2_create *creates, size_t ncreates,
 		cr->found_by_lookup = false;
 		cr->ambiguous = false;
 		cr->snapshot[0] = '\0';
+		cr->nmembers = 0;
+		cr->answered_ms = 0;
 		memset(&cr->error, 0, sizeof(cr->error));
 		jobs[i] = (struct create_job){ .ec2 = ec2, .ap = &ap,
 		    .index = i, .cr = cr };
-		if (q == NULL || (c = call_new(ec2, EC2_CREATE_SNAPSHOT, q,
-		    false, create_done, &jobs[i])) == NULL) {
+		if (q == NULL || (c = call_new(ec2, cr->instance != NULL ?
+		    EC2_CREATE_SNAPSHOTS : EC2_CREATE_SNAPSHOT, q, false,
+		    create_done, &jobs[i])) == NULL) {
 			error_set(&cr->error, "NotAttempted",
 			    "cannot build the request", NULL);
+			create_answered(&jobs[i]);
 			create_ended(&jobs[i]);
 			continue;
 		}
@@ -1900,9 +2386,13 @@ probe_query(const struct ec2_probe *p)
 	struct query *q;
 	int failed = 0;
 
-	if (p->action == EC2_CREATE_SNAPSHOT) {
-		struct ec2_create cr = { .volume = p->resource, .tags = p->tags,
-		    .ntags = p->ntags };
+	if (p->action == EC2_CREATE_SNAPSHOT ||
+	    p->action == EC2_CREATE_SNAPSHOTS) {
+		struct ec2_create cr = { .tags = p->tags, .ntags = p->ntags };
+		if (p->action == EC2_CREATE_SNAPSHOTS)
+			cr.instance = p->resource;
+		else
+			cr.volume = p->resource;
 		q = create_query(&cr);
 	} else {
 		q = query_new(action_names[p->action], EC2_API_VERSION);

@@ -37,6 +37,8 @@ enum ec2_action {
 	EC2_DESCRIBE_IMAGES,
 	EC2_CREATE_SNAPSHOT,
 	EC2_DELETE_SNAPSHOT,
+	EC2_DESCRIBE_INSTANCES,
+	EC2_CREATE_SNAPSHOTS,
 	EC2_NACTIONS
 };
 
@@ -128,6 +130,27 @@ int ec2_select_volumes(struct ec2 *ec2, struct inventory *inv,
     size_t *nout);
 
 /*
+ * Instances, as ec2_check_volumes and ec2_select_volumes do volumes: each
+ * becomes an inventory entry of kind INV_INSTANCE with its state, root
+ * volume and attached EBS volumes; one that is shutting down or
+ * terminated does not exist.
+ */
+int ec2_check_instances(struct ec2 *ec2, struct inventory *inv,
+    const char *const *ids, size_t n);
+
+int ec2_select_instances(struct ec2 *ec2, struct inventory *inv,
+    const struct ec2_tag *tags, size_t ntags, struct inv_volume ***out,
+    size_t *nout);
+
+/*
+ * Lists the snapshots (Owner=self) tagged ec2backup:instance with each of
+ * the given instances into them, and groups them into sets; as
+ * ec2_list_snapshots otherwise.
+ */
+int ec2_list_instance_snapshots(struct ec2 *ec2, struct inventory *inv,
+    struct inv_volume *const *instances, size_t n);
+
+/*
  * Lists the snapshots (Owner=self) of the given inventory volumes into
  * them.  A volume whose pages were all read is marked complete; a volume
  * whose listing failed stays incomplete, its error logged.  Returns 0
@@ -145,15 +168,43 @@ int ec2_list_snapshots(struct ec2 *ec2, struct inventory *inv,
 int ec2_find_images(struct ec2 *ec2, struct inventory *inv,
     struct inv_snapshot *const *snaps, size_t n);
 
+/*
+ * Calls fn(arg, index) when create index of ec2_apply has its answer from
+ * EC2 (or has failed without one), before any lookup for a lost answer:
+ * the moment a snapshot's point in time is fixed, so a freeze may end.
+ * fn runs inside the client's loop: it should not take long.  NULL turns
+ * it off.
+ */
+void ec2_set_answered(struct ec2 *ec2, void (*fn)(void *arg, size_t index),
+    void *arg);
+
 /* Calls fn(arg, EC2_CREATE_SNAPSHOT or EC2_DELETE_SNAPSHOT, index) as
  * soon as a create or delete of ec2_apply has ended, its results filled
- * in (index into the arrays given to ec2_apply); fn NULL turns it off. */
+ * in (index into the arrays given to ec2_apply); fn NULL turns it off.
+ * Creates of sets are reported as EC2_CREATE_SNAPSHOT too. */
 void ec2_set_progress(struct ec2 *ec2, void (*fn)(void *arg,
     enum ec2_action action, size_t index), void *arg);
 
-/* One CreateSnapshot; filled in by ec2_create_snapshots. */
+/* A snapshot of a set made by CreateSnapshots. */
+struct ec2_set_member {
+	char snapshot[INV_ID_MAX + 1];
+	char volume[INV_ID_MAX + 1];
+};
+
+/* One CreateSnapshot, or with instance set one CreateSnapshots; filled in
+ * by ec2_create_snapshots. */
 struct ec2_create {
-	const char *volume;
+	const char *volume;          /* NULL for an instance */
+	const char *instance;
+	bool exclude_boot;           /* instance: ExcludeBootVolume */
+	const char *const *exclude;  /* instance: ExcludeDataVolumeId.N */
+	size_t nexclude;
+	bool copy_volume_tags;       /* instance: CopyTagsFromSource=volume */
+	const char *set_tag;         /* instance: its ec2backup:set value,
+					which the lookup looks for */
+	size_t set_size;             /* instance: the snapshots expected */
+	struct ec2_set_member *members; /* instance: room for the results */
+	size_t members_max;
 	const char *description;
 	const struct ec2_tag *tags;  /* written at creation, atomically */
 	size_t ntags;
@@ -168,7 +219,11 @@ struct ec2_create {
 					answer was lost */
 	bool ambiguous;              /* failed after an answer was lost: it
 					may yet appear */
-	char snapshot[INV_ID_MAX + 1];
+	char snapshot[INV_ID_MAX + 1]; /* a volume's; an instance's first */
+	size_t nmembers;             /* instance: the snapshots made (some
+					may not fit in members) */
+	int64_t answered_ms;         /* monotonic time of EC2's answer (or of
+					the failure), before any lookup */
 	struct ec2_error error;
 };
 
@@ -181,9 +236,10 @@ enum ec2_permission {
 };
 
 struct ec2_probe {
-	enum ec2_action action;      /* CreateSnapshot, DeleteSnapshot, or a
-					describe */
-	const char *resource;        /* the volume or snapshot, or NULL */
+	enum ec2_action action;      /* CreateSnapshot(s), DeleteSnapshot, or
+					a describe */
+	const char *resource;        /* the volume, instance or snapshot, or
+					NULL */
 	const struct ec2_tag *tags;  /* CreateSnapshot: its tags */
 	size_t ntags;
 	/* Results. */

@@ -157,15 +157,20 @@ plural(size_t n, const char *one, const char *many)
 static int
 cmd_check(struct policy_set *set)
 {
-	size_t nvol, nsel = 0;
+	size_t nvol, nsel = 0, ninst = 0;
 
 	nvol = policy_set_nvolumes(set);
-	for (size_t i = 0; i < set->npolicies; i++)
+	for (size_t i = 0; i < set->npolicies; i++) {
 		if (set->policies[i]->nselect_tags > 0)
 			nsel++;
+		ninst += set->policies[i]->ninstances;
+	}
 	printf("%zu %s, %zu %s", set->nfiles,
 	    plural(set->nfiles, "policy", "policies"), nvol,
 	    plural(nvol, "volume", "volumes"));
+	if (ninst > 0)
+		printf(", %zu %s", ninst, plural(ninst, "instance",
+		    "instances"));
 	if (nsel > 0)
 		printf(", %zu %s", nsel,
 		    plural(nsel, "tag selection", "tag selections"));
@@ -270,6 +275,8 @@ cmd_check_json(struct policy_set *set, const char *problems)
 		    p->file));
 		json_object_object_add(o, "volumes", json_object_new_int64(
 		    (int64_t)p->nvolumes));
+		json_object_object_add(o, "instances", json_object_new_int64(
+		    (int64_t)p->ninstances));
 		json_object_object_add(o, "tag_selection",
 		    json_object_new_boolean(p->nselect_tags > 0));
 		json_object_array_add(pols, o);

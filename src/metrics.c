@@ -45,6 +45,12 @@ static const struct {
 	  "Requests of the last run that EC2 throttled." },
 	{ "ec2backup_held_deletions", "gauge",
 	  "Deletions the last run held back, by policy and reason." },
+	{ "ec2backup_hook_seconds", "gauge",
+	  "For each volume or instance with freeze hooks, how long the last "
+	  "run held it between the start of its pre_snapshot hook and the end "
+	  "of its post_snapshot hook." },
+	{ "ec2backup_hook_failures", "gauge",
+	  "Freeze hooks that failed in the last run, by policy." },
 };
 
 #define NDESCRIBED (sizeof(described) / sizeof(described[0]))

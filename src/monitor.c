@@ -126,14 +126,21 @@ judge(struct mon_vol *v, const struct policy *policy,
 {
 	const struct inv_volume *iv = in->volume;
 	const struct inv_snapshot *newest = NULL, *oldest = NULL;
-	const struct inv_snapshot *failed = NULL;
+	const struct inv_snapshot *failed = NULL, *broken = NULL;
 	bool shared = in->shared_adopt != NULL;
+	bool inst = iv->kind == INV_INSTANCE;
 	char age[32], limit[32];
+	size_t nb;
+	const struct inv_snapshot *backups = inventory_backups(iv, &nb);
 
-	for (size_t i = 0; i < iv->nsnapshots; i++) {
-		const struct inv_snapshot *s = &iv->snapshots[i];
+	for (size_t i = 0; i < nb; i++) {
+		const struct inv_snapshot *s = &backups[i];
 		if (!plan_owns(policy, s, shared))
 			continue;
+		if (s->flags & INV_SET_BROKEN) {
+			broken = s;
+			continue;
+		}
 		if (s->state == INV_ERROR)
 			failed = s;
 		if (s->state != INV_COMPLETED)
@@ -150,13 +157,14 @@ judge(struct mon_vol *v, const struct policy *policy,
 		v->age = 0;
 
 	if (iv->unchecked) {
-		worse(v, MONITOR_UNKNOWN, "could not check whether the volume "
-		    "exists");
+		worse(v, MONITOR_UNKNOWN, "could not check whether the %s "
+		    "exists", inst ? "instance" : "volume");
 		return;
 	}
 	if (!iv->exists) {
-		worse(v, MONITOR_WARNING, "volume not found (%zu snapshots "
-		    "kept)", v->owned);
+		worse(v, MONITOR_WARNING, "%s not found (%zu %s kept)",
+		    inst ? "instance" : "volume", v->owned, inst ? "sets" :
+		    "snapshots");
 		return;
 	}
 	if (!iv->complete) {
@@ -166,24 +174,26 @@ judge(struct mon_vol *v, const struct policy *policy,
 	monitor_format_age(v->age, age, sizeof(age));
 	if (newest == NULL && (v->crit > 0 || v->warn > 0))
 		worse(v, v->crit > 0 ? MONITOR_CRITICAL : MONITOR_WARNING,
-		    "no completed snapshot");
+		    "no completed %s", inst ? "set" : "snapshot");
 	else if (v->crit > 0 && v->age > v->crit) {
 		monitor_format_age(v->crit, limit, sizeof(limit));
-		worse(v, MONITOR_CRITICAL, "newest snapshot is %s old (crit "
-		    "%s)", age, limit);
+		worse(v, MONITOR_CRITICAL, "newest %s is %s old (crit %s)",
+		    inst ? "set" : "snapshot", age, limit);
 	} else if (v->warn > 0 && v->age > v->warn) {
 		monitor_format_age(v->warn, limit, sizeof(limit));
-		worse(v, MONITOR_WARNING, "newest snapshot is %s old (warn "
-		    "%s)", age, limit);
+		worse(v, MONITOR_WARNING, "newest %s is %s old (warn %s)",
+		    inst ? "set" : "snapshot", age, limit);
 	}
 	if (failed != NULL)
-		worse(v, MONITOR_WARNING, "snapshot %s is in state error",
-		    failed->id);
+		worse(v, MONITOR_WARNING, "%s %s is in state error",
+		    inst ? "set" : "snapshot", failed->id);
+	if (broken != NULL)
+		worse(v, MONITOR_WARNING, "set %s is not whole", broken->id);
 	/* Fewer than keep, once there has been time to make keep of them. */
 	if (v->owned < (size_t)v->keep && oldest != NULL &&
 	    now - oldest->start >= (int64_t)v->keep * 86400)
-		worse(v, MONITOR_WARNING, "only %zu of keep=%d snapshots",
-		    v->owned, v->keep);
+		worse(v, MONITOR_WARNING, "only %zu of keep=%d %s", v->owned,
+		    v->keep, inst ? "sets" : "snapshots");
 	if (held != NULL)
 		worse(v, MONITOR_WARNING, "%s", held);
 }

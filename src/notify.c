@@ -92,6 +92,16 @@ action_metrics(struct metrics *m, const struct notify_run *run)
 			    != 0)
 				return -1;
 		}
+		if (run->outcomes != NULL && run->outcomes[i].frozen_s >= 0) {
+			const char *l[] = { "policy", a.policy, "volume",
+			    a.volume };
+			const char *f[] = { "policy", a.policy };
+			if (metrics_set(m, "ec2backup_hook_seconds",
+			    run->outcomes[i].frozen_s, 2, l) != 0 ||
+			    metrics_add(m, "ec2backup_hook_failures",
+			    run->outcomes[i].hook_failed ? 1 : 0, 1, f) != 0)
+				return -1;
+		}
 	}
 	return 0;
 }

@@ -227,9 +227,39 @@ discover(struct run *r)
 		ids = NULL;
 		if ((rc = fatal_status(g)) != EXIT_OK)
 			return rc;
+		/* Instances listed by id, the same way. */
+		nids = cap = 0;
+		for (size_t i = 0; i < r->set->npolicies; i++) {
+			const struct policy *p = r->ps[i].p;
+			if (r->ps[i].r != g)
+				continue;
+			for (size_t v = 0; v < p->ninstances; v++) {
+				const char **grown;
+				if (inventory_find(g->inv, p->instances[v].id))
+					continue;
+				if (nids == cap) {
+					cap = cap ? cap * 2 : 64;
+					grown = realloc(ids, cap * sizeof(*ids));
+					if (grown == NULL)
+						goto oom;
+					ids = grown;
+				}
+				ids[nids++] = p->instances[v].id;
+				if (inventory_volume(g->inv, p->instances[v].id)
+				    == NULL)
+					goto oom;
+			}
+		}
+		if (nids > 0)
+			ec2_check_instances(g->ec2, g->inv, ids, nids);
+		free(ids);
+		ids = NULL;
+		if ((rc = fatal_status(g)) != EXIT_OK)
+			return rc;
 		for (size_t i = 0; i < r->set->npolicies; i++) {
 			struct policy_state *s = &r->ps[i];
 			struct ec2_tag *tags;
+			bool instances = s->p->resource == POLICY_INSTANCES;
 			if (s->r != g || s->p->nselect_tags == 0)
 				continue;
 			if ((tags = calloc(s->p->nselect_tags,
@@ -239,23 +269,39 @@ discover(struct run *r)
 				tags[t].key = s->p->select_tags[t].key;
 				tags[t].value = s->p->select_tags[t].value;
 			}
-			if (ec2_select_volumes(g->ec2, g->inv, tags,
+			if ((instances ? ec2_select_instances :
+			    ec2_select_volumes)(g->ec2, g->inv, tags,
 			    s->p->nselect_tags, &s->selected, &s->nselected)
 			    != 0) {
 				s->select_failed = true;
-				log_error("policy %s: the volumes selected by tag "
-				    "are left alone this run", s->p->name);
+				log_error("policy %s: the %s selected by tag "
+				    "are left alone this run", s->p->name,
+				    instances ? "instances" : "volumes");
 			}
 			free(tags);
 		}
 		if ((rc = fatal_status(g)) != EXIT_OK)
 			return rc;
+		/* Volumes by their volume id, instances by their tag. */
 		nvol = inventory_nvolumes(g->inv);
 		if ((vols = malloc((nvol ? nvol : 1) * sizeof(*vols))) == NULL)
 			goto oom;
-		for (size_t i = 0; i < nvol; i++)
-			vols[i] = inventory_volume_at(g->inv, i);
-		ec2_list_snapshots(g->ec2, g->inv, vols, nvol);
+		for (int kind = INV_VOLUME; kind <= INV_INSTANCE; kind++) {
+			size_t n = 0;
+			for (size_t i = 0; i < nvol; i++) {
+				struct inv_volume *v = inventory_volume_at(
+				    g->inv, i);
+				if ((int)v->kind == kind)
+					vols[n++] = v;
+			}
+			if (n == 0)
+				continue;
+			if (kind == INV_VOLUME)
+				ec2_list_snapshots(g->ec2, g->inv, vols, n);
+			else
+				ec2_list_instance_snapshots(g->ec2, g->inv,
+				    vols, n);
+		}
 		free(vols);
 		if ((rc = fatal_status(g)) != EXIT_OK)
 			return rc;
@@ -358,6 +404,30 @@ check_now(const struct run *r)
 	return EXIT_USAGE;
 }
 
+static bool
+freeze_set(const struct policy_freeze *f)
+{
+	return f->pre != NULL || f->post != NULL;
+}
+
+/* Whether any volume or instance of the set has freeze hooks. */
+static bool
+has_freeze_hooks(const struct policy_set *set)
+{
+	for (size_t i = 0; i < set->npolicies; i++) {
+		const struct policy *p = set->policies[i];
+		if (freeze_set(&p->freeze))
+			return true;
+		for (size_t v = 0; v < p->nvolumes; v++)
+			if (freeze_set(&p->volumes[v].freeze))
+				return true;
+		for (size_t v = 0; v < p->ninstances; v++)
+			if (freeze_set(&p->instances[v].freeze))
+				return true;
+	}
+	return false;
+}
+
 /* The volumes of one policy, listed ones first, as planner input (the
  * caller frees it), or NULL when out of memory. */
 struct plan_input *
@@ -365,15 +435,31 @@ run_policy_inputs(const struct policy_state *s, size_t *nout)
 {
 	const struct policy *p = s->p;
 	size_t n = 0;
-	struct plan_input *in = calloc(p->nvolumes + s->nselected + 1,
-	    sizeof(*in));
+	struct plan_input *in = calloc(p->nvolumes + p->ninstances +
+	    s->nselected + 1, sizeof(*in));
 
 	if (in == NULL)
 		return NULL;
 	for (size_t v = 0; v < p->nvolumes; v++) {
-		in[n].volume = inventory_find(s->r->inv, p->volumes[v].id);
-		in[n].keep = p->volumes[v].keep;
-		in[n].description = p->volumes[v].description;
+		const struct policy_volume *pv = &p->volumes[v];
+		in[n].volume = inventory_find(s->r->inv, pv->id);
+		in[n].keep = pv->keep;
+		in[n].description = pv->description;
+		in[n].freeze = pv->freeze.pre != NULL ||
+		    pv->freeze.post != NULL ? &pv->freeze : &p->freeze;
+		n++;
+	}
+	for (size_t v = 0; v < p->ninstances; v++) {
+		const struct policy_instance *pi = &p->instances[v];
+		in[n].volume = inventory_find(s->r->inv, pi->id);
+		in[n].keep = pi->keep;
+		in[n].description = pi->description;
+		in[n].freeze = pi->freeze.pre != NULL ||
+		    pi->freeze.post != NULL ? &pi->freeze : &p->freeze;
+		in[n].exclude_boot = pi->exclude_boot;
+		in[n].exclude = (const char (*)[POLICY_VOLUME_ID_MAX + 1])
+		    pi->exclude;
+		in[n].nexclude = pi->nexclude;
 		n++;
 	}
 	for (size_t v = 0; v < s->nselected; v++) {
@@ -381,8 +467,18 @@ run_policy_inputs(const struct policy_state *s, size_t *nout)
 		for (size_t k = 0; k < p->nvolumes && !listed; k++)
 			listed = strcmp(p->volumes[k].id, s->selected[v]->id)
 			    == 0;
-		if (!listed)
-			in[n++].volume = s->selected[v];
+		for (size_t k = 0; k < p->ninstances && !listed; k++)
+			listed = strcmp(p->instances[k].id,
+			    s->selected[v]->id) == 0;
+		if (listed)
+			continue;
+		in[n].volume = s->selected[v];
+		in[n].freeze = &p->freeze;
+		in[n].exclude_boot = p->exclude_boot;
+		in[n].exclude = (const char (*)[POLICY_VOLUME_ID_MAX + 1])
+		    p->exclude;
+		in[n].nexclude = p->nexclude;
+		n++;
 	}
 	for (size_t i = 0; i < n; i++)
 		in[i].shared_adopt = shared_adopter(s, in[i].volume);
@@ -460,6 +556,53 @@ find_snapshot(struct inventory *inv, const char *volume, const char *id)
 	return NULL;
 }
 
+static struct inv_snapshot **
+grow_candidates(struct inv_snapshot **cand, size_t *cap)
+{
+	struct inv_snapshot **grown = realloc(cand, *cap * 2 *
+	    sizeof(*grown));
+
+	if (grown == NULL) {
+		free(cand);
+		return NULL;
+	}
+	*cap *= 2;
+	return grown;
+}
+
+/* Adds the snapshots of set id of instance to the candidates not asked
+ * about yet; returns their new number (*cand NULL when out of memory). */
+static size_t
+set_candidates(struct inventory *inv, const char *instance, const char *id,
+    struct inv_snapshot ***cand, size_t *cap, size_t n)
+{
+	struct inv_volume *iv = inventory_find(inv, instance);
+	size_t nb;
+	const struct inv_snapshot *sets;
+
+	if (iv == NULL)
+		return n;
+	sets = inventory_backups(iv, &nb);
+	for (size_t i = 0; i < nb; i++) {
+		if (strcmp(sets[i].id, id) != 0)
+			continue;
+		for (size_t k = 0; k < inventory_set_size(iv, i); k++) {
+			/* The inventory's own snapshot, hence not const. */
+			struct inv_snapshot *s = (struct inv_snapshot *)
+			    inventory_set_member(iv, i, k, NULL);
+			if (s->flags & INV_AMI_CHECKED)
+				continue;
+			s->flags |= INV_AMI_CHECKED;
+			if (n == *cap && (*cand = grow_candidates(*cand,
+			    cap)) == NULL)
+				return 0;
+			(*cand)[n++] = s;
+		}
+		break;
+	}
+	return n;
+}
+
 /*
  * Asks which AMIs use the deletion candidates not asked about yet.
  * Returns true when the plan must be made again: an AMI uses one, or
@@ -474,8 +617,8 @@ check_images(struct run *r)
 	for (size_t gi = 0; gi < r->nregions; gi++) {
 		struct region *g = &r->regions[gi];
 		size_t n = 0, total = plan_nactions(r->plan);
-		struct inv_snapshot **cand = malloc((total ? total : 1) *
-		    sizeof(*cand));
+		size_t cap = total ? total : 1;
+		struct inv_snapshot **cand = malloc(cap * sizeof(*cand));
 
 		if (cand == NULL) {
 			log_error("out of memory");
@@ -489,10 +632,24 @@ check_images(struct run *r)
 			if (a.kind != PLAN_DELETE ||
 			    state_of(r, a.policy)->r != g)
 				continue;
+			if (a.instance) {
+				n = set_candidates(g->inv, a.volume,
+				    a.snapshot, &cand, &cap, n);
+				if (cand == NULL) {
+					log_error("out of memory");
+					return false;
+				}
+				continue;
+			}
 			s = find_snapshot(g->inv, a.volume, a.snapshot);
 			if (s == NULL || (s->flags & INV_AMI_CHECKED))
 				continue;
 			s->flags |= INV_AMI_CHECKED;
+			if (n == cap && (cand = grow_candidates(cand, &cap)) ==
+			    NULL) {
+				log_error("out of memory");
+				return false;
+			}
 			cand[n++] = s;
 		}
 		if (n > 0 && ec2_find_images(g->ec2, g->inv, cand, n) != 0) {
@@ -506,6 +663,16 @@ check_images(struct run *r)
 		for (size_t i = 0; i < n; i++)
 			replan |= cand[i]->ami != NULL;
 		free(cand);
+		/* A set is what its snapshots are. */
+		for (size_t v = 0; v < inventory_nvolumes(g->inv); v++) {
+			struct inv_volume *iv = inventory_volume_at(g->inv, v);
+			if (iv->kind == INV_INSTANCE &&
+			    inventory_build_sets(g->inv, iv) != 0) {
+				log_error("out of memory");
+				iv->complete = false;
+				replan = true;
+			}
+		}
 	}
 	return replan;
 }
@@ -588,6 +755,11 @@ volume_problems(const struct run *r)
 			    s->p->volumes[v].id);
 			bad |= iv == NULL || !iv->exists || !iv->complete;
 		}
+		for (size_t v = 0; v < s->p->ninstances; v++) {
+			struct inv_volume *iv = inventory_find(s->r->inv,
+			    s->p->instances[v].id);
+			bad |= iv == NULL || !iv->exists || !iv->complete;
+		}
 		for (size_t v = 0; v < s->nselected; v++)
 			bad |= !s->selected[v]->complete;
 	}
@@ -625,6 +797,8 @@ result_json(const struct plan *plan, const struct execute_outcome *out,
 	    json_object_new_int64((int64_t)sum->in_use));
 	json_object_object_add(res, "held",
 	    json_object_new_int64((int64_t)sum->held));
+	json_object_object_add(res, "hook_failures",
+	    json_object_new_int64((int64_t)sum->hook_failures));
 	for (size_t i = 0; i < plan_nactions(plan); i++) {
 		struct plan_action a;
 		json_object *o;
@@ -648,6 +822,18 @@ result_json(const struct plan *plan, const struct execute_outcome *out,
 		    json_object_new_string(out[i].error.code) : NULL);
 		json_object_object_add(o, "message", out[i].error.message[0] ?
 		    json_object_new_string(out[i].error.message) : NULL);
+		if (a.instance)
+			json_object_object_add(o, "snapshots",
+			    json_object_new_int64((int64_t)out[i].nmembers));
+		if (out[i].frozen_s >= 0) {
+			json_object_object_add(o, "hooks_seconds",
+			    json_object_new_double(out[i].frozen_s));
+			json_object_object_add(o, "hook_failed",
+			    json_object_new_boolean(out[i].hook_failed));
+		}
+		if (out[i].unquiesced)
+			json_object_object_add(o, "consistency",
+			    json_object_new_string("crash"));
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(res, "outcomes", list);
@@ -664,7 +850,7 @@ apply(struct run *r)
 	struct execute_summary sum;
 	int rc;
 
-	if (out == NULL || execute_plan(r->plan, client_for, r,
+	if (out == NULL || execute_plan(r->plan, client_for, r, r->freeze,
 	    r->o->progress, out, &sum) != 0) {
 		free(out);
 		log_error("out of memory; nothing was done");
@@ -682,6 +868,9 @@ apply(struct run *r)
 			printf(", %zu in use by an AMI", sum.in_use);
 		if (sum.held > 0)
 			printf(", %zu kept for a failed create", sum.held);
+		if (sum.hook_failures > 0)
+			printf(", %zu freeze hook%s failed", sum.hook_failures,
+			    sum.hook_failures == 1 ? "" : "s");
 		putchar('\n');
 	}
 	if (sum.fatal) {
@@ -691,8 +880,8 @@ apply(struct run *r)
 				    ec2_fatal(r->regions[i].ec2));
 		rc = sum.created + sum.deleted == 0 ? EXIT_EC2 : EXIT_PARTIAL;
 	} else {
-		rc = sum.failed > 0 || volume_problems(r) ? EXIT_PARTIAL :
-		    EXIT_OK;
+		rc = sum.failed > 0 || sum.hook_failures > 0 ||
+		    volume_problems(r) ? EXIT_PARTIAL : EXIT_OK;
 	}
 	return rc;
 }
@@ -715,30 +904,55 @@ newest_first(const void *a, const void *b)
 	return strcmp(x->s->id, y->s->id);
 }
 
+/* The snapshots of set i of instance v, for JSON. */
+static json_object *
+list_members(const struct inv_volume *v, size_t i)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t k = 0; k < inventory_set_size(v, i); k++) {
+		const struct inv_member *m;
+		const struct inv_snapshot *ms = inventory_set_member(v, i, k,
+		    &m);
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "snapshot",
+		    json_object_new_string(ms->id));
+		json_object_object_add(o, "volume",
+		    json_object_new_string(m->volume));
+		json_object_object_add(o, "state",
+		    json_object_new_string(inv_state_name(ms->state)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static void
 list_volume(const struct policy_state *s, const struct inv_volume *v,
     const char *description, json_object *jvols)
 {
 	json_object *jv = NULL, *jsnaps = NULL;
-	struct listed *order = malloc((v->nsnapshots + 1) * sizeof(*order));
+	size_t nb;
+	const struct inv_snapshot *backups = inventory_backups(v, &nb);
+	struct listed *order = malloc((nb + 1) * sizeof(*order));
 	bool shared = shared_adopter(s, v) != NULL;
+	bool inst = v->kind == INV_INSTANCE;
 
 	if (order == NULL) {
 		log_error("out of memory");
 		return;
 	}
-	for (size_t i = 0; i < v->nsnapshots; i++) {
-		order[i].s = &v->snapshots[i];
+	for (size_t i = 0; i < nb; i++) {
+		order[i].s = &backups[i];
 		order[i].day = plan_snapshot_day(s->zone, order[i].s);
 	}
-	qsort(order, v->nsnapshots, sizeof(*order), newest_first);
+	qsort(order, nb, sizeof(*order), newest_first);
 
 	if (jvols != NULL) {
 		jv = json_object_new_object();
 		jsnaps = json_object_new_array();
 		json_object_object_add(jv, "policy",
 		    json_object_new_string(s->p->name));
-		json_object_object_add(jv, "volume",
+		json_object_object_add(jv, inst ? "instance" : "volume",
 		    json_object_new_string(v->id));
 		json_object_object_add(jv, "description", description ?
 		    json_object_new_string(description) : NULL);
@@ -753,11 +967,13 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 		printf("%s  %s%s%s%s%s\n", s->p->name, v->id, description ?
 		    "  " : "", desc, v->unchecked ?
 		    "  (could not check whether it exists)" : v->exists ? "" :
+		    inst ? "  (the instance is gone or going)" :
 		    "  (the volume no longer exists)", v->complete ? "" :
 		    "  (listing incomplete)");
 	}
-	for (size_t i = 0; i < v->nsnapshots; i++) {
+	for (size_t i = 0; i < nb; i++) {
 		const struct inv_snapshot *sn = order[i].s;
+		size_t at = (size_t)(sn - backups);
 		char day[TZ_DATE_MAX], start[TZ_TIME_MAX];
 
 		tz_format_date(order[i].day, day);
@@ -780,14 +996,27 @@ list_volume(const struct policy_state *s, const struct inv_volume *v,
 			json_object_object_add(o, "description",
 			    sn->description ? json_object_new_string(
 			    sn->description) : NULL);
+			if (inst)
+				json_object_object_add(o, "set",
+				    list_members(v, at));
 			json_object_array_add(jsnaps, o);
 		} else {
 			char desc[EC2XML_DESCRIPTION_MAX * TEXT_ESCAPE_GROWTH];
 			text_escape(sn->description ? sn->description : "", desc,
 			    sizeof(desc));
-			printf("  %-22s  %-11s  %s  %s  %-5s  %s\n", sn->id,
+			printf("  %-22s  %-11s  %s  %s  %-5s  %s%s\n", sn->id,
 			    inv_state_name(sn->state), day, start,
-			    plan_owns(s->p, sn, shared) ? "owned" : "-", desc);
+			    plan_owns(s->p, sn, shared) ? "owned" : "-", desc,
+			    sn->flags & INV_SET_BROKEN ? "(not a whole set)" :
+			    "");
+			for (size_t k = 0; inst && k < inventory_set_size(v,
+			    at); k++) {
+				const struct inv_member *m;
+				const struct inv_snapshot *ms =
+				    inventory_set_member(v, at, k, &m);
+				printf("    %-22s  %-11s  %s\n", ms->id,
+				    inv_state_name(ms->state), m->volume);
+			}
 		}
 	}
 	if (jv != NULL) {
@@ -809,6 +1038,10 @@ list(struct run *r)
 			list_volume(s, inventory_find(s->r->inv,
 			    s->p->volumes[v].id), s->p->volumes[v].description,
 			    jvols);
+		for (size_t v = 0; v < s->p->ninstances; v++)
+			list_volume(s, inventory_find(s->r->inv,
+			    s->p->instances[v].id),
+			    s->p->instances[v].description, jvols);
 		for (size_t v = 0; v < s->nselected; v++)
 			list_volume(s, s->selected[v], NULL, jvols);
 	}
@@ -927,6 +1160,9 @@ aftermath(struct run *r, int rc)
 static void
 cleanup(struct run *r)
 {
+	/* Before the lock goes: no run starts while a thaw is owed. */
+	freeze_stop(r->freeze);
+	r->freeze = NULL;
 	plan_free(r->plan);
 	free(r->out);
 	for (size_t i = 0; i < r->set->npolicies && r->ps != NULL; i++) {
@@ -966,6 +1202,17 @@ run_command(const struct policy_set *set, const struct run_options *o)
 	}
 	if (o->mode == RUN_APPLY && (rc = take_lock(&r)) != EXIT_OK)
 		goto done;
+	/* Before any secret is read: the runner is a copy of this process,
+	 * and should hold none. */
+	if (o->mode == RUN_APPLY && o->plan_mode != PLAN_MODE_PRUNE_ONLY &&
+	    has_freeze_hooks(set)) {
+		char err[200];
+		if ((r.freeze = freeze_start(r.lock_fd, err, sizeof(err))) ==
+		    NULL)
+			log_error("cannot start the process that runs the "
+			    "freeze hooks: %s; the snapshots that need them "
+			    "are not made", err);
+	}
 	if ((rc = open_clients(&r)) != EXIT_OK ||
 	    (rc = discover(&r)) != EXIT_OK)
 		goto done;

@@ -13,6 +13,7 @@
 #include "credentials.h"
 #include "ec2.h"
 #include "execute.h"
+#include "freeze.h"
 #include "inventory.h"
 #include "plan.h"
 #include "policy.h"
@@ -49,6 +50,7 @@ struct run {
 	struct policy_state *ps;
 	struct plan *plan;
 	int lock_fd;
+	struct freeze *freeze;    /* runs the freeze hooks, when any */
 	bool images_unknown;      /* a DescribeImages answer was missing */
 	struct execute_outcome *out; /* what apply did, per plan action */
 	struct execute_summary sum;

@@ -37,6 +37,19 @@ def policy_facts(text):
     return (region.group(1) if region else "us-east-1"), ids, tags
 
 
+def instance_facts(text):
+    """The instance ids of a policy, and whether it leaves root volumes
+    out."""
+    text = re.sub(r"#.*", "", text)
+    return (re.findall(r'\bid\s*=\s*"(i-[0-9a-f]+)"', text),
+            re.search(r"exclude_boot_volume\s*=\s*true", text) is not None)
+
+
+def loop_tools():
+    return os.geteuid() == 0 and all(shutil.which(t) for t in (
+        "losetup", "mkfs.ext4", "mount", "umount", "fsfreeze"))
+
+
 def manual_examples(path):
     """The literal blocks of a manual page, as (text, first line)."""
     blocks, cur = [], None
@@ -90,7 +103,7 @@ class Examples(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="ec2backup-examples-")
         self.addCleanup(shutil.rmtree, self.dir)
 
-    def emulator(self, region, ids, tags):
+    def emulator(self, region, ids, tags, instances=()):
         sim = Emulator("--region", region)
         self.addCleanup(sim.stop)
         volumes = [{"id": v} for v in ids]
@@ -99,8 +112,32 @@ class Examples(unittest.TestCase):
                             "tags": dict(tags)})
             volumes.append({"id": "vol-0bbbbbbbbbbbbbbbb",
                             "tags": dict(tags[:-1]) if len(tags) > 1 else {}})
-        sim.seed(volumes=volumes)
+        # Each instance: a root volume and two data volumes, tagged.
+        sim.seed(volumes=volumes, instances=[
+            {"id": i, "volumes": [{"device": "/dev/xvda"},
+                                  {"device": "/dev/sdf", "volume": {
+                                      "tags": {"Name": "data"}}},
+                                  {"device": "/dev/sdg"}]}
+            for i in instances])
         return sim
+
+    def real_filesystem(self):
+        """A mounted ext4 filesystem on a loop device, for hooks that
+        freeze one; its path."""
+        image = os.path.join(self.dir, "fs.img")
+        with open(image, "wb") as f:
+            f.truncate(32 << 20)
+        subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+        dev = subprocess.run(["losetup", "-f", "--show", image], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.addCleanup(subprocess.run, ["losetup", "-d", dev])
+        mnt = tempfile.mkdtemp(prefix="ec2backup-srv-")
+        self.addCleanup(os.rmdir, mnt)
+        subprocess.run(["mount", dev, mnt], check=True)
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        self.addCleanup(subprocess.run, ["fsfreeze", "--unfreeze", mnt],
+                        capture_output=True)
+        return mnt
 
     def ec2backup(self, sim, machine, *args):
         return subprocess.run(
@@ -110,13 +147,18 @@ class Examples(unittest.TestCase):
 
     def run_policy(self, path, style):
         with open(path) as f:
-            region, ids, tags = policy_facts(f.read())
-        self.assertTrue(ids or tags, "%s: no volumes found in it" % path)
-        sim = self.emulator(region, ids, tags)
+            text = f.read()
+        region, ids, tags = policy_facts(text)
+        instances, no_root = instance_facts(text)
+        self.assertTrue(ids or tags or instances,
+                        "%s: no volumes or instances found in it" % path)
+        sim = self.emulator(region, ids, tags, instances)
         machine = Machine(region, style)
         self.addCleanup(machine.close)
         name = os.path.basename(path)
-        expected = len(ids) + (1 if tags else 0)
+        expected = len(ids) + len(instances) + (1 if tags else 0)
+        snapshots = len(ids) + (1 if tags else 0) + \
+            len(instances) * (2 if no_root else 3)
         r = self.ec2backup(sim, machine, "check", path)
         self.assertEqual(r.returncode, 0, r.stderr)
         for args in (["--dry-run"], ["plan", "-o", "json"], ["list"],
@@ -137,7 +179,7 @@ class Examples(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
         made = [s for s in sim.state()["snapshots"]
                 if s["tags"].get("ec2backup:policy")]
-        self.assertEqual(len(made), expected, name)
+        self.assertEqual(len(made), snapshots, name)
         # The tag selection took the volume with every tag only.
         if tags:
             self.assertNotIn("vol-0bbbbbbbbbbbbbbbb",
@@ -161,6 +203,13 @@ class Examples(unittest.TestCase):
                 continue
             found += 1
             path = os.path.join(self.dir, "example-%d.cfg" % found)
+            if "/srv/db" in block:
+                # It freezes a data filesystem: a real one, here.
+                if not loop_tools():
+                    print("SKIP: example %d freezes a filesystem, which "
+                          "needs root, loop devices and fsfreeze" % found)
+                    continue
+                block = block.replace("/srv/db", self.real_filesystem())
             with open(path, "w") as f:
                 f.write(block)
             with self.subTest(example=found):
@@ -176,7 +225,13 @@ class Examples(unittest.TestCase):
         self.assertGreaterEqual(len(commands), 3)
         with open(POLICIES[0]) as f:
             region, ids, tags = policy_facts(f.read())
-        sim = self.emulator(region, ids, tags)
+        # The instance policy runs in the same region (the environment's).
+        instances = []
+        for path in POLICIES:
+            with open(path) as f:
+                instances += instance_facts(f.read())[0]
+        self.assertTrue(instances)
+        sim = self.emulator(region, ids, tags, instances)
         machine = Machine(region, "environment")
         self.addCleanup(machine.close)
         pols = os.path.join(self.dir, "policies")
