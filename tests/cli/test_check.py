@@ -37,7 +37,8 @@ class CheckCommand(unittest.TestCase):
         r = run("check", "policies/")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout,
-                         "3 policies, 4 volumes, 2 tag selections: ok\n")
+                         "4 policies, 4 volumes, 1 instance, 2 tag "
+                         "selections: ok\n")
         self.assertEqual(r.stderr, "")
 
     def test_broken_policy_points_at_the_line(self):

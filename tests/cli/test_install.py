@@ -30,6 +30,7 @@ class Install(unittest.TestCase):
             "opt/eb/share/man/man5/ec2backup.cfg.5",
             "opt/eb/share/doc/ec2backup/iam-policy.json",
             "opt/eb/share/doc/ec2backup/examples/daily-databases.cfg",
+            "opt/eb/share/doc/ec2backup/examples/database-instance.cfg",
             "opt/eb/share/doc/ec2backup/examples/helsinki-office.cfg",
             "opt/eb/share/doc/ec2backup/examples/tagged-volumes.cfg",
             "opt/eb/share/doc/ec2backup/examples/ec2backup.cron",

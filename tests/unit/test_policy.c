@@ -470,7 +470,7 @@ test_examples(void **state)
 	assert_string_equal(diag, "");
 	assert_int_equal(set->nerrors, 0);
 	assert_int_equal(set->nwarnings, 0);
-	assert_int_equal(set->npolicies, 3);
+	assert_int_equal(set->npolicies, 4);
 	/* Sorted by file name. */
 	p = set->policies[0];
 	assert_string_equal(p->name, "daily-databases");
@@ -487,12 +487,20 @@ test_examples(void **state)
 	assert_string_equal(p->timezone, "UTC");
 	assert_false(p->adopt);
 	p = set->policies[1];
+	assert_string_equal(p->name, "database-instance");
+	assert_int_equal(p->resource, POLICY_INSTANCES);
+	assert_int_equal(p->ninstances, 1);
+	assert_string_equal(p->instances[0].id, "i-0abcdef1234567890");
+	assert_true(p->instances[0].exclude_boot);
+	assert_true(p->copy_volume_tags);
+	assert_null(p->freeze.pre);   /* commented out */
+	p = set->policies[2];
 	assert_string_equal(p->name, "helsinki-office");
 	assert_string_equal(p->timezone, "Europe/Helsinki");
 	assert_int_equal(p->retain.daily, 14);
 	assert_int_equal(p->retain.monthly, 6);
 	assert_int_equal(p->nselect_tags, 2);
-	p = set->policies[2];
+	p = set->policies[3];
 	assert_string_equal(p->name, "tagged-volumes"); /* from file name */
 	assert_null(p->region);
 	assert_int_equal(p->max_deletes, -1);
